@@ -1,0 +1,180 @@
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import connection, models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from slots.models import Slot
+
+
+class JobQuerySet(models.QuerySet):
+    def overdue(self, now: datetime | None = None, grace_seconds: int = 30) -> "JobQuerySet":
+        """Jobs still `processing` well past their deadline: their worker is gone."""
+        cutoff = (now or timezone.now()) - timedelta(seconds=grace_seconds)
+        return self.filter(status=JobHistory.Status.PROCESSING, deadline_at__lt=cutoff)
+
+    def with_live_result(self, now: datetime | None = None) -> "JobQuerySet":
+        return self.filter(status=JobHistory.Status.DONE, result_expires_at__gt=now or timezone.now())
+
+
+class JobHistory(models.Model):
+    """One row per authenticated ingest or staff test run, always ending in a terminal state."""
+
+    class Source(models.TextChoices):
+        INGEST = "ingest", _("ingest")
+        UI_TEST = "ui_test", _("тест из интерфейса")
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", _("в обработке")
+        DONE = "done", _("готово")
+        TIMEOUT = "timeout", _("таймаут")
+        FAILED = "failed", _("ошибка")
+
+    class HashCheck(models.TextChoices):
+        MATCH = "match", _("совпал")
+        MISMATCH = "mismatch", _("не совпал")
+        UNRECOGNISED = "unrecognised", _("не похож на MD5/SHA")
+        OFF = "off", _("не проверялся")
+
+    job_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slot = models.ForeignKey(
+        Slot, verbose_name=_("слот"), on_delete=models.PROTECT, related_name="jobs"
+    )
+    slot_version = models.PositiveIntegerField(_("версия слота"))
+    source = models.CharField(_("источник"), max_length=8, choices=Source.choices)
+    status = models.CharField(
+        _("статус"), max_length=12, choices=Status.choices, default=Status.PROCESSING
+    )
+    provider = models.CharField(_("провайдер"), max_length=16)
+    started_at = models.DateTimeField(_("начало"), default=timezone.now)
+    deadline_at = models.DateTimeField(_("крайний срок"))
+    finished_at = models.DateTimeField(_("окончание"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("длительность, мс"), null=True, blank=True)
+    failure_reason = models.CharField(_("причина ошибки"), max_length=32, blank=True)
+    result_path = models.CharField(_("путь результата"), max_length=255, blank=True)
+    result_mime = models.CharField(_("MIME результата"), max_length=32, blank=True)
+    result_expires_at = models.DateTimeField(_("результат доступен до"), null=True, blank=True)
+    input_sha256 = models.CharField(_("SHA-256 входа"), max_length=64, blank=True)
+    idempotency_key = models.CharField(_("ключ идемпотентности"), max_length=128, blank=True)
+    hash_check = models.CharField(
+        _("проверка hash"), max_length=12, choices=HashCheck.choices, default=HashCheck.OFF
+    )
+    metadata = models.JSONField(_("метаданные"), default=dict, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("задача")
+        verbose_name_plural = _("история задач")
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["slot", "started_at"], name="job_slot_started_idx"),
+            models.Index(fields=["status", "started_at"], name="job_status_started_idx"),
+            models.Index(
+                fields=["slot", "slot_version", "input_sha256"], name="job_same_input_idx"
+            ),
+            models.Index(
+                fields=["slot", "idempotency_key"],
+                name="job_idempotency_idx",
+                condition=~Q(idempotency_key=""),
+            ),
+        ]
+        constraints = [
+            # Single flight across workers: only one running job per slot config and input.
+            models.UniqueConstraint(
+                fields=["slot", "slot_version", "input_sha256"],
+                condition=Q(status="processing") & ~Q(input_sha256=""),
+                name="job_single_flight",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.job_id)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status != self.Status.PROCESSING
+
+    def result_is_live(self, now: datetime | None = None) -> bool:
+        return (
+            self.status == self.Status.DONE
+            and self.result_expires_at is not None
+            and self.result_expires_at > (now or timezone.now())
+        )
+
+
+class LeaseQuerySet(models.QuerySet):
+    def claim(self, *, scope: str, limit: int, job_id: uuid.UUID, expires_at: datetime) -> bool:
+        """Take a free seat of `scope` for `job_id`, in one statement that holds across processes.
+
+        Seats 0..limit-1 are rows; a seat is free when empty or when its holder's lease expired
+        (a crashed worker never releases). SKIP LOCKED lets concurrent claimers pass each other
+        on PostgreSQL; SQLite serialises writers, so the same statement is atomic there too.
+        """
+        self._ensure_seats(scope, limit)
+        table = connection.ops.quote_name(ConcurrencyLease._meta.db_table)
+        lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        job_field = ConcurrencyLease._meta.get_field("job_id")
+        time_field = ConcurrencyLease._meta.get_field("expires_at")
+        now = timezone.now()
+        sql = (
+            f"UPDATE {table} SET job_id = %s, expires_at = %s WHERE id = ("  # noqa: S608
+            f"SELECT id FROM {table} WHERE scope = %s AND seat < %s"
+            " AND (job_id IS NULL OR expires_at < %s) ORDER BY seat LIMIT 1"
+            f"{lock})"
+        )
+        params = [
+            job_field.get_db_prep_value(job_id, connection),
+            time_field.get_db_prep_value(expires_at, connection),
+            scope,
+            limit,
+            time_field.get_db_prep_value(now, connection),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount == 1
+
+    def _ensure_seats(self, scope: str, limit: int) -> None:
+        if self.filter(scope=scope, seat=limit - 1).exists():
+            return
+        self.bulk_create(
+            [ConcurrencyLease(scope=scope, seat=seat) for seat in range(limit)],
+            ignore_conflicts=True,
+        )
+
+    def release(self, job_id: uuid.UUID) -> int:
+        return self.filter(job_id=job_id).update(job_id=None, expires_at=None)
+
+    def seconds_until_free(self, scope: str, limit: int, grace_seconds: int) -> int:
+        """An honest Retry-After: when the soonest holder of `scope` must be done."""
+        soonest = (
+            self.filter(scope=scope, seat__lt=limit, job_id__isnull=False)
+            .order_by("expires_at")
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+        if soonest is None:
+            return 1
+        remaining = (soonest - timezone.now()).total_seconds() - grace_seconds
+        return max(1, int(remaining + 0.999))
+
+
+class ConcurrencyLease(models.Model):
+    """A seat of a concurrency limit (`slot:<id>` or `provider:<name>`) held by a running job."""
+
+    scope = models.CharField(max_length=48)
+    seat = models.PositiveSmallIntegerField()
+    job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LeaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("место в лимите параллельности")
+        verbose_name_plural = _("места в лимитах параллельности")
+        constraints = [models.UniqueConstraint(fields=["scope", "seat"], name="lease_seat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}#{self.seat}"

@@ -1,0 +1,79 @@
+"""The provider seam: what a driver is given, what it returns, and how it fails.
+
+Drivers are pure adapters (bytes in, bytes out): they never touch Django models. Ingest
+prepares a ProviderJob, runs `process()` under its own deadline, and validates the bytes
+that come back before anything is stored or served.
+"""
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+# Normalised failure codes a driver may raise (DESIGN.md §3).
+PROVIDER_UNCONFIGURED = "provider_unconfigured"
+PROVIDER_5XX = "provider_5xx"
+QUOTA = "quota"
+NETWORK = "network"
+SAFETY_BLOCKED = "safety_blocked"
+BAD_RESPONSE = "bad_response"
+FAILURE_CODES = (PROVIDER_UNCONFIGURED, PROVIDER_5XX, QUOTA, NETWORK, SAFETY_BLOCKED, BAD_RESPONSE)
+
+
+class ProviderError(Exception):
+    def __init__(self, code: str, detail: str = "", *, retry_after: int | None = None):
+        if code not in FAILURE_CODES:
+            raise ValueError(f"unknown provider failure code {code!r}")
+        super().__init__(detail or code)
+        self.code = code
+        self.detail = detail or code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    data: bytes = field(repr=False)
+    mime: str
+    # Absolute public link to the same bytes, for providers that fetch images themselves.
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateImage(ImageInput):
+    role: str = "style"
+
+
+@dataclass(frozen=True)
+class ProviderJob:
+    job_id: str
+    slot_id: str
+    operation: str
+    settings: dict[str, Any]
+    photo: ImageInput
+    templates: tuple[TemplateImage, ...] = ()
+    api_key: str = field(default="", repr=False)
+    # time.monotonic() value after which the answer is no longer wanted.
+    deadline: float = float("inf")
+
+    def remaining_seconds(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    data: bytes = field(repr=False)
+    mime: str
+
+
+class ProviderDriver(ABC):
+    name: ClassVar[str]
+    operations: ClassVar[tuple[str, ...]]
+    # JSON Schema for Slot.settings_json of slots that use this driver.
+    settings_schema: ClassVar[dict[str, Any]]
+    requires_api_key: ClassVar[bool] = True
+    # True when the provider downloads inputs by URL (ingest then publishes them).
+    needs_public_urls: ClassVar[bool] = False
+
+    @abstractmethod
+    async def process(self, job: ProviderJob) -> ProviderResult:
+        """Return the edited image or raise ProviderError; may be cancelled at any await."""
