@@ -5,7 +5,7 @@ non-null value overrides it. Reads are one query, so all workers see a change at
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +27,9 @@ class RuntimeSettings:
     per_slot_concurrency: int
     per_provider_concurrency: dict[str, int]
     hash_check: str
-    ingest_password_hash: str
-    gemini_api_key: str
-    turbotext_api_key: str
+    ingest_password_hash: str = field(repr=False)
+    gemini_api_key: str = field(repr=False)
+    turbotext_api_key: str = field(repr=False)
 
     def api_key(self, provider: str) -> str:
         return getattr(self, f"{provider}_api_key", "")
