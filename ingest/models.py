@@ -16,7 +16,9 @@ class JobQuerySet(models.QuerySet):
         return self.filter(status=JobHistory.Status.PROCESSING, deadline_at__lt=cutoff)
 
     def with_live_result(self, now: datetime | None = None) -> "JobQuerySet":
-        return self.filter(status=JobHistory.Status.DONE, result_expires_at__gt=now or timezone.now())
+        return self.filter(
+            status=JobHistory.Status.DONE, result_expires_at__gt=now or timezone.now()
+        )
 
 
 class JobHistory(models.Model):
@@ -115,7 +117,11 @@ class LeaseQuerySet(models.QuerySet):
         """
         self._ensure_seats(scope, limit)
         table = connection.ops.quote_name(ConcurrencyLease._meta.db_table)
-        lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        lock = (
+            " FOR UPDATE SKIP LOCKED"
+            if connection.features.has_select_for_update_skip_locked
+            else ""
+        )
         job_field = ConcurrencyLease._meta.get_field("job_id")
         time_field = ConcurrencyLease._meta.get_field("expires_at")
         now = timezone.now()

@@ -1,5 +1,6 @@
 """PhotoChanger settings: one module, driven by the environment (see .env.example)."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,10 +31,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # Before photochanger: its login-failure log reads the lockout flag axes sets.
+    "axes",
     "photochanger",
     "media",
     "slots",
     "ingest",
+    "stats",
 ]
 
 MIDDLEWARE = [
@@ -44,7 +50,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it turns a lockout flagged during any login into one 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# AxesStandaloneBackend refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 ROOT_URLCONF = "photochanger.urls"
 ASGI_APPLICATION = "photochanger.asgi.application"
@@ -75,6 +92,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file too: concurrent connections to a shared-cache memory database fail with
+    # "table is locked" instead of waiting, which would make concurrency tests meaningless.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"var/test-{os.getpid()}.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool bounds the connections many waiting uploads can hold; waiters queue for a slot
     # instead of failing, and a request hands its connection back before the provider wait.
@@ -151,9 +171,39 @@ SIMPLE_JWT = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # The staff pages call the API with their session cookie (and CSRF token).
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "EXCEPTION_HANDLER": "photochanger.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PhotoChanger staff API",
+    "DESCRIPTION": "Staff REST API: slots, settings, template media, statistics.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    # Swagger UI and Redoc assets come from the installed sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Login throttling (django-axes): 10 failures lock the username, and separately the client IP,
+# for 15 minutes. A timedelta, because a plain integer here means hours.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "photochanger.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "photochanger.auth.client_ip"
+# Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Staff accounts (password hashes) for `manage.py create_staff_from_secrets`; never committed.
+RUNTIME_CREDENTIALS_FILE = env.path(
+    "RUNTIME_CREDENTIALS_FILE", default=BASE_DIR / "secrets/runtime_credentials.json"
+)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,113 @@
+"""An ASGI layer in front of Django that bounds request bodies.
+
+Django reads a whole body before any middleware or view runs, with no size cap and no read
+deadline. This layer decides first: a body declared far over the limit is refused with 413
+before it is read (uvicorn sends `100 Continue` only at the first read, so a booth that sent
+`Expect: 100-continue` never uploads it), a body that turns out too big is cut off at the
+limit, and a client that trickles its body gets 408 when the read deadline passes.
+"""
+
+import asyncio
+import json
+import re
+
+from django.conf import settings
+
+from ingest.services import MB
+from photochanger.runtime import aload_runtime_settings
+from slots.models import Slot
+
+_INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>[^/]+)/?$")
+# Room for the multipart envelope and the booth's text fields around the file.
+ENVELOPE_BYTES = 1 * MB
+# Any other upload route (staff test runs, template images) is capped at the largest limit.
+OTHER_ROUTES_LIMIT = 50 * MB + ENVELOPE_BYTES
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        limit = await _body_limit(scope["path"])
+        if limit is None:  # unknown or inactive slot: the view answers 404 without the body
+            return await self.app(scope, _replay([_EMPTY_BODY], _never), send)
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            return await _refuse(send, 413, "payload_too_large", "the body is over the limit")
+        try:
+            async with asyncio.timeout(settings.UPLOAD_READ_TIMEOUT_SECONDS):
+                messages = await _read_body(receive, limit)
+        except TimeoutError:
+            return await _refuse(send, 408, "request_timeout", "the body arrived too slowly")
+        if messages is None:
+            return await _refuse(send, 413, "payload_too_large", "the body is over the limit")
+        return await self.app(scope, _replay(messages, receive), send)
+
+
+async def _body_limit(path: str) -> int | None:
+    match = _INGEST_PATH.match(path)
+    if match is None:
+        return OTHER_ROUTES_LIMIT
+    slot = await Slot.objects.filter(pk=match["slot_id"], is_active=True).afirst()
+    if slot is None:
+        return None
+    limit_mb = slot.size_limit_mb or (await aload_runtime_settings()).max_upload_mb
+    return limit_mb * MB + ENVELOPE_BYTES
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive, limit: int) -> list[dict] | None:
+    """The body's messages, or None once it passes `limit` (whatever Content-Length said)."""
+    messages, size = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages  # disconnected: Django sees it and gives up
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body"):
+            return messages
+
+
+def _replay(messages: list[dict], receive):
+    async def replayed_receive():
+        if messages:
+            return messages.pop(0)
+        return await receive()  # after the body: Django listens here for the disconnect
+
+    return replayed_receive
+
+
+_EMPTY_BODY = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _never():
+    # The unread body must not reach Django as a second message; Django cancels this listener
+    # as soon as its response is sent.
+    await asyncio.get_running_loop().create_future()
+
+
+async def _refuse(send, status: int, reason: str, detail: str) -> None:
+    body = json.dumps({"status": "error", "failure_reason": reason, "detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # The unread rest of the body makes the connection unusable for another request.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,44 @@
+"""The one global ingest password: stored as a slow hash, checked cheaply.
+
+A booth sends the password with every shot. Running the KDF (~200 ms with Django's default
+hasher) on each upload would cost a core per five uploads a second, so the outcome of a check
+is remembered per (stored hash, candidate), keyed by an HMAC so the cache holds no plain
+passwords. Rotating the password changes the stored hash and so invalidates the cache.
+"""
+
+import asyncio
+import hashlib
+import hmac
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+
+from photochanger.runtime import set_runtime_setting
+
+_CACHE_SIZE = 256
+_outcomes: OrderedDict[bytes, bool] = OrderedDict()
+# One KDF run at a time: a stream of wrong guesses queues here instead of taking every core.
+_kdf_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-password")
+
+
+def set_ingest_password(*, raw: str, user=None) -> None:
+    set_runtime_setting(key="ingest_password_hash", value=make_password(raw), user=user)
+
+
+async def acheck_ingest_password(raw: str, stored_hash: str) -> bool:
+    if not raw or not stored_hash:
+        return False
+    key = hmac.new(
+        settings.SECRET_KEY.encode(), f"{stored_hash}\0{raw}".encode(), hashlib.sha256
+    ).digest()
+    if key in _outcomes:
+        _outcomes.move_to_end(key)
+        return _outcomes[key]
+    loop = asyncio.get_running_loop()
+    outcome = await loop.run_in_executor(_kdf_executor, check_password, raw, stored_hash)
+    _outcomes[key] = outcome
+    if len(_outcomes) > _CACHE_SIZE:
+        _outcomes.popitem(last=False)
+    return outcome

@@ -1,0 +1,172 @@
+import asyncio
+import uuid
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+from ingest import selectors
+from ingest.forms import read_upload_form
+from ingest.models import JobHistory
+from ingest.passwords import acheck_ingest_password
+from ingest.services import IngestError, IngestResult, get_active_slot, process_photo
+from media.images import EXTENSIONS
+from media.services import read_file
+from photochanger.runtime import aload_runtime_settings
+
+# Text fields a booth sends that are not kept in job metadata.
+_NOT_METADATA = {"password"}
+
+
+@csrf_exempt
+@require_POST
+async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
+    """DSLR Remote Pro's "HTTP POST post-processing" target (DESIGN.md §3)."""
+    try:
+        slot = await get_active_slot(slot_id)
+        form = await read_upload_form(
+            request, file_field="fileToUpload", required=("password", "hash")
+        )
+        config = await aload_runtime_settings()
+        if not await acheck_ingest_password(form.fields["password"], config.ingest_password_hash):
+            raise IngestError("invalid_password", "wrong ingest password")
+        result = await process_photo(
+            slot=slot,
+            data=form.file_data,
+            source=JobHistory.Source.INGEST,
+            config=config,
+            claimed_hash=form.fields["hash"],
+            metadata={k: v for k, v in form.fields.items() if k not in _NOT_METADATA},
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+    except IngestError as error:
+        return error_response(error)
+    return image_response(request, result)
+
+
+@csrf_exempt
+@require_POST
+async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
+    """The staff UI's «Протестировать конфигурацию»: the ingest pipeline without the password."""
+    denied = await _staff_only(request)
+    if denied is not None:
+        return denied
+    try:
+        slot = await get_active_slot(slot_id)
+        form = await read_upload_form(request, file_field="test_image")
+        result = await process_photo(
+            slot=slot,
+            data=form.file_data,
+            source=JobHistory.Source.UI_TEST,
+            config=await aload_runtime_settings(),
+            metadata={"requested_by": request.user.get_username()},
+        )
+    except IngestError as error:
+        return error_response(error)
+    return image_response(request, result)
+
+
+@require_GET
+async def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
+    job = await sync_to_async(selectors.visible_job)(job_id)
+    if job is None:
+        return _error(404, "job_not_found", "no such job, or it is past its TTL")
+    return JsonResponse(
+        {
+            "job_id": str(job.job_id),
+            "slot_id": job.slot_id,
+            "status": job.status,
+            "failure_reason": job.failure_reason or None,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "duration_ms": job.duration_ms,
+            "result_url": result_url(request, job.job_id) if job.result_is_live() else None,
+            "result_expires_at": job.result_expires_at,
+        }
+    )
+
+
+@require_GET
+async def public_result(request: HttpRequest, job_id: str) -> HttpResponse:
+    return await _serve_result_file(job_id, preview=False)
+
+
+@require_GET
+async def public_preview(request: HttpRequest, job_id: str) -> HttpResponse:
+    return await _serve_result_file(job_id, preview=True)
+
+
+async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
+    found = await sync_to_async(selectors.result_media)(job_id, preview=preview)
+    if found is selectors.EXPIRED:
+        return _error(410, "result_expired", "the result has expired and was deleted")
+    if found is None:
+        return _error(404, "result_not_found", "no result for this job")
+    data = await asyncio.to_thread(read_file, found.path)
+    response = HttpResponse(data, content_type=found.mime)
+    filename = f"{job_id}{'-preview' if preview else ''}.{EXTENSIONS[found.mime]}"
+    disposition = "inline" if preview else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def image_response(request: HttpRequest, result: IngestResult) -> HttpResponse:
+    response = HttpResponse(result.data, content_type=result.mime)
+    response["Content-Length"] = str(len(result.data))
+    response["Cache-Control"] = "no-store"
+    response["X-Job-Id"] = str(result.job_id)
+    response["X-Result-Url"] = result_url(request, result.job_id)
+    return response
+
+
+def result_url(request: HttpRequest, job_id: uuid.UUID) -> str:
+    path = f"/public/results/{job_id}"
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    return request.build_absolute_uri(path)
+
+
+def error_response(error: IngestError) -> JsonResponse:
+    extra = {"job_id": str(error.job_id)} if error.job_id else {}
+    response = _error(error.status, error.reason, error.detail, **extra)
+    if error.job_id:
+        response["X-Job-Id"] = str(error.job_id)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _error(status: int, reason: str, detail: str, **extra: str) -> JsonResponse:
+    body = {"status": "error", "failure_reason": reason, "detail": detail, **extra}
+    return JsonResponse(body, status=status)
+
+
+async def _staff_only(request: HttpRequest) -> JsonResponse | None:
+    """Staff by JWT bearer token (scripts) or by session with a CSRF token (the staff pages)."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        try:
+            user, _ = await sync_to_async(JWTAuthentication().authenticate)(request)
+        except (InvalidToken, AuthenticationFailed):
+            return _error(401, "not_authenticated", "invalid or expired token")
+    else:
+        user = await request.auser()
+        if user.is_authenticated and await _csrf_rejects(request):
+            return _error(403, "csrf_failed", "missing or wrong CSRF token")
+    if not user.is_authenticated:
+        return _error(401, "not_authenticated", "log in as staff")
+    if not user.is_staff:
+        return _error(403, "forbidden", "staff only")
+    request.user = user
+    return None
+
+
+async def _csrf_rejects(request: HttpRequest) -> bool:
+    # The check may read the multipart body, so it runs where parsing cannot block the loop.
+    check = CsrfViewMiddleware(lambda r: None).process_view
+    return await sync_to_async(check, thread_sensitive=False)(request, None, (), {}) is not None

@@ -1,0 +1,41 @@
+"""ASGI lifespan: what runs once per worker process at start-up and shutdown."""
+
+import structlog
+from asgiref.sync import sync_to_async
+
+from ingest.services import reconcile_overdue_jobs
+
+log = structlog.get_logger(__name__)
+
+
+async def on_startup() -> None:
+    # Jobs a crashed or restarted worker left `processing` are closed before new work starts.
+    closed = await sync_to_async(reconcile_overdue_jobs)()
+    log.info("startup.reconciled", overdue_jobs=closed)
+
+
+async def on_shutdown() -> None:
+    pass
+
+
+class LifespanMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await on_startup()
+                except Exception as error:
+                    log.exception("startup.failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

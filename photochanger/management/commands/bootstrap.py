@@ -1,0 +1,40 @@
+"""First-run set-up, safe to run on every start: a staff user and an ingest password.
+
+Values come from ADMIN_USERNAME / ADMIN_PASSWORD / INGEST_PASSWORD when set (reproducible
+deploys); otherwise they are generated and printed once, on the run that creates them.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from ingest.passwords import set_ingest_password
+from photochanger.runtime import load_runtime_settings
+
+
+class Command(BaseCommand):
+    help = "Create the first staff user and the ingest password when they do not exist yet."
+
+    def handle(self, *args, **options):
+        self._ensure_staff_user()
+        self._ensure_ingest_password()
+
+    def _ensure_staff_user(self) -> None:
+        User = get_user_model()
+        if User.objects.filter(is_staff=True).exists():
+            return
+        username = settings.ADMIN_USERNAME or "admin"
+        password = settings.ADMIN_PASSWORD or secrets.token_urlsafe(12)
+        User.objects.create_superuser(username=username, password=password, email="")
+        shown = password if not settings.ADMIN_PASSWORD else "(from ADMIN_PASSWORD)"
+        self.stdout.write(f"Created staff user {username!r} with password: {shown}")
+
+    def _ensure_ingest_password(self) -> None:
+        if load_runtime_settings().ingest_password_hash:
+            return
+        password = settings.INGEST_PASSWORD or secrets.token_urlsafe(9)
+        set_ingest_password(raw=password)
+        shown = password if not settings.INGEST_PASSWORD else "(from INGEST_PASSWORD)"
+        self.stdout.write(f"Set the ingest password (DSLR Remote Pro 'password' field): {shown}")
