@@ -17,7 +17,7 @@ from ingest.services import MB
 from photochanger.runtime import aload_runtime_settings
 from slots.models import Slot
 
-_INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>[^/]+)/?$")
+_INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>.+)$")
 # Room for the multipart envelope and the booth's text fields around the file.
 ENVELOPE_BYTES = 1 * MB
 # Any other upload route (staff test runs, template images) is capped at the largest limit.

@@ -304,12 +304,15 @@ async def _template_images(slot: Slot) -> tuple[TemplateImage, ...]:
 
 
 async def _call_provider(driver, provider_job: ProviderJob):
-    remaining = provider_job.remaining_seconds()
+    # The timeout cancels the driver's coroutine at the deadline, which closes its connection;
+    # a late answer therefore never arrives anywhere.
+    window = asyncio.timeout(max(provider_job.remaining_seconds(), 0))
     try:
-        # wait_for cancels the driver's coroutine at the deadline, which closes its connection;
-        # a late answer therefore never arrives anywhere.
-        return await asyncio.wait_for(driver.process(provider_job), timeout=max(remaining, 0))
+        async with window:
+            return await driver.process(provider_job)
     except TimeoutError:
+        if not window.expired():
+            raise  # the driver's own fault, not the end of the window
         raise IngestError("timeout", "no result within the sync window") from None
     except ProviderError as error:
         log.warning("ingest.provider_failed", job_id=provider_job.job_id, reason=error.code)

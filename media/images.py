@@ -8,6 +8,7 @@ and re-encoded without metadata. All functions here are CPU-bound: call them thr
 
 import asyncio
 import io
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,8 +21,9 @@ EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp"}
 _PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP"}
 MAX_PIXELS = 50_000_000
 PREVIEW_SIDE = 512
-# Pillow warns between MAX_IMAGE_PIXELS and twice that; decode() refuses above it instead.
+# Pillow only warns between MAX_IMAGE_PIXELS and twice that: make the warning an error.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 class UnsupportedImage(Exception):
@@ -68,7 +70,13 @@ def decode(data: bytes) -> tuple[Image.Image, str]:
         image.load()
     except InvalidImage:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
         raise InvalidImage(f"image does not decode: {error}") from error
     if image.width < 1 or image.height < 1:
         raise InvalidImage("image is empty")
@@ -127,7 +135,7 @@ async def run_image_work(function, *args):
     The pool is as wide as IMAGE_WORKERS, so at most that many images are decoded at once:
     that bounds both CPU contention and the memory spent on pixels under load.
     """
-    global _executor  # noqa: PLW0603
+    global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(settings.IMAGE_WORKERS, thread_name_prefix="images")
     loop = asyncio.get_running_loop()
