@@ -78,7 +78,7 @@ SPECS: dict[str, _Spec] = {
     ),
     "result_ttl_hours": _Spec(lambda: settings.RESULT_TTL_HOURS, _int_between(1, 720)),
     "max_upload_mb": _Spec(lambda: settings.MAX_UPLOAD_MB, _int_between(1, 50)),
-    "per_slot_concurrency": _Spec(lambda: 2, _int_between(1, 50)),
+    "per_slot_concurrency": _Spec(lambda: 2, _int_between(1, 100)),
     "per_provider_concurrency": _Spec(
         lambda: {"gemini": 10, "turbotext": 5, "local": 4}, _provider_limits
     ),

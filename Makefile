@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+VENV ?= .venv
+PYTHON ?= python3
+HOST ?= 0.0.0.0
+PORT ?= 8000
+WORKERS ?= 1
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench install
+
+run: $(VENV)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap
+	$(BIN)/uvicorn photochanger.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/python manage.py check
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/ingest.py
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# A first run gets its own secret key; everything else has a working default (.env.example).
+.env:
+	echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
