@@ -1,5 +1,8 @@
 import pytest
 
+# Staff clients and users for every app's tests.
+pytest_plugins = ["photochanger.tests.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):

@@ -211,3 +211,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+    "ENUM_NAME_OVERRIDES": {"TemplateRoleEnum": "slots.models.SlotTemplateMedia.Role"},

@@ -1,0 +1,66 @@
+"""One error shape for the whole staff API: {"status":"error","failure_reason":CODE,"detail":TEXT}.
+
+Validation errors add `errors`, field name → messages, so a form can show them next to fields.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# DRF's own codes, renamed where the house vocabulary has a word for them.
+_REASONS = {
+    "invalid": "validation_error",
+    "parse_error": "bad_request",
+    "authentication_failed": "invalid_token",
+    "permission_denied": "forbidden",
+}
+
+
+class ApiError(exceptions.APIException):
+    """An expected refusal with its own status and failure_reason (e.g. 409 version_conflict)."""
+
+    def __init__(self, status_code: int, failure_reason: str, detail: str):
+        super().__init__(detail=detail, code=failure_reason)
+        self.status_code = status_code
+
+
+def error_body(failure_reason: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "failure_reason": failure_reason, "detail": detail, **extra}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_messages(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        reason = exc.get_codes()
+    else:
+        code = getattr(exc, "default_code", "error")
+        reason = _REASONS.get(code, code)
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body(reason, _first_message(errors), errors=errors)
+    else:
+        response.data = error_body(reason, _first_message(response.data))
+    return response
+
+
+def _django_messages(error: DjangoValidationError) -> dict | list:
+    return error.message_dict if hasattr(error, "error_dict") else error.messages
+
+
+def _first_message(data: Any) -> str:
+    """A one-line `detail` for humans; the structured errors stay beside it."""
+    if isinstance(data, dict):
+        if "detail" in data:
+            return str(data["detail"])
+        field, messages = next(iter(data.items()), ("", ""))
+        return f"{field}: {_first_message(messages)}" if field else ""
+    if isinstance(data, list):
+        return _first_message(data[0]) if data else ""
+    return str(data)

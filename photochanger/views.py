@@ -1,0 +1,32 @@
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from photochanger.auth import staff_page
+from photochanger.runtime import PROVIDER_NAMES, SYNC_RESPONSE_BOUNDS
+from photochanger.services import describe_settings
+from slots.models import Slot
+from stats.selectors import WINDOW_CHOICES
+
+
+class LoginPage(auth_views.LoginView):
+    # The admin's form: it refuses accounts without staff rights, which no page would admit.
+    authentication_form = AdminAuthenticationForm
+    template_name = "registration/login.html"
+
+
+@staff_page
+def settings_page(request: HttpRequest) -> HttpResponse:
+    context = {
+        "current": describe_settings(),
+        "sync_bounds": SYNC_RESPONSE_BOUNDS,
+        "providers": PROVIDER_NAMES,
+    }
+    return render(request, "photochanger/settings.html", context)
+
+
+@staff_page
+def stats_page(request: HttpRequest) -> HttpResponse:
+    context = {"windows": WINDOW_CHOICES, "slots": Slot.objects.only("id", "display_name")}
+    return render(request, "photochanger/stats.html", context)

@@ -1,0 +1,148 @@
+"""Staff changes to slots and their template images.
+
+Every change bumps `Slot.version` and records who made it: ingest keys its de-duplication on
+the version (a changed slot must not serve a result made with its old settings), and an edit
+based on a version someone else has moved past is refused instead of silently undoing theirs.
+"""
+
+import uuid
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from media.models import MediaObject
+from media.services import delete_media
+from media.uploads import store_image
+from slots.models import Slot, SlotTemplateMedia
+
+EDITABLE_FIELDS = (
+    "display_name",
+    "provider",
+    "operation",
+    "settings_json",
+    "is_active",
+    "size_limit_mb",
+    "sync_response_seconds",
+    "output_format",
+)
+
+
+class StaleSlotVersion(Exception):
+    def __init__(self, current_version: int):
+        super().__init__(f"the slot is at version {current_version} now")
+        self.current_version = current_version
+
+
+@dataclass(frozen=True)
+class TemplateLink:
+    media_id: uuid.UUID
+    role: str
+
+
+def update_slot(
+    *,
+    slot: Slot,
+    expected_version: int,
+    changes: dict[str, Any],
+    template_media: list[TemplateLink] | None = None,
+    user,
+) -> Slot:
+    """Validate and store `changes` (field → value) made to `expected_version` of `slot`.
+
+    Raises ValidationError (field → messages; settings against the driver's JSON Schema) or
+    StaleSlotVersion. `template_media`, when given, becomes the slot's whole template list.
+    """
+    for name, value in changes.items():
+        setattr(slot, name, value)
+    slot.full_clean(exclude=["version", "updated_by"])
+    with transaction.atomic():
+        _record_change(slot, user=user, expected_version=expected_version, fields=EDITABLE_FIELDS)
+        if template_media is not None:
+            _relink_templates(slot, template_media)
+    return slot
+
+
+def set_slots_active(*, slot_ids: list[str], active: bool, user) -> int:
+    return Slot.objects.filter(pk__in=slot_ids).update(
+        is_active=active, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+    )
+
+
+def add_template_media(*, slot: Slot, data: bytes, role: str, user) -> SlotTemplateMedia:
+    """Store an uploaded template image and attach it to `slot` (a new slot version).
+
+    Raises media.images.UnsupportedImage / InvalidImage for anything but a sane JPEG/PNG/WEBP.
+    """
+    with transaction.atomic():
+        media = store_image(
+            data=data,
+            folder=f"templates/{slot.pk}",
+            kind=MediaObject.Kind.TEMPLATE,
+            slot_id=slot.pk,
+            expires_at=None,
+        )
+        last = slot.template_media.aggregate(last=Max("position"))["last"]
+        link = SlotTemplateMedia.objects.create(
+            slot=slot, media=media, role=role, position=0 if last is None else last + 1
+        )
+        _record_change(slot, user=user)
+    return link
+
+
+def remove_template_media(*, media: MediaObject, user) -> Slot:
+    """Detach a template image from its slot (a new slot version) and delete its file."""
+    with transaction.atomic():
+        slot = Slot.objects.get(pk=media.slot_id)
+        SlotTemplateMedia.objects.filter(media=media).delete()
+        _record_change(slot, user=user)
+        transaction.on_commit(partial(delete_media, [media]))
+    return slot
+
+
+def _record_change(
+    slot: Slot, *, user, expected_version: int | None = None, fields: tuple[str, ...] = ()
+) -> None:
+    """Write `fields` with the next version, in one conditional UPDATE (optimistic locking)."""
+    rows = Slot.objects.filter(pk=slot.pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    updated = rows.update(
+        **{name: getattr(slot, name) for name in fields},
+        version=F("version") + 1,
+        updated_by=user,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        raise StaleSlotVersion(Slot.objects.values_list("version", flat=True).get(pk=slot.pk))
+    slot.refresh_from_db(fields=["version", "updated_by", "updated_at"])
+
+
+def _relink_templates(slot: Slot, links: list[TemplateLink]) -> None:
+    wanted = [link.media_id for link in links]
+    if len(set(wanted)) != len(wanted):
+        raise ValidationError({"template_media": ["each image may appear once"]})
+    owned = set(
+        MediaObject.objects.live()
+        .filter(pk__in=wanted, kind=MediaObject.Kind.TEMPLATE, slot_id=slot.pk)
+        .values_list("pk", flat=True)
+    )
+    unknown = [str(media_id) for media_id in wanted if media_id not in owned]
+    if unknown:
+        raise ValidationError({"template_media": [f"not a template of this slot: {unknown}"]})
+    dropped = list(
+        MediaObject.objects.filter(
+            pk__in=slot.template_media.exclude(media_id__in=wanted).values("media_id")
+        )
+    )
+    slot.template_media.all().delete()
+    SlotTemplateMedia.objects.bulk_create(
+        SlotTemplateMedia(slot=slot, media_id=link.media_id, role=link.role, position=position)
+        for position, link in enumerate(links)
+    )
+    if dropped:
+        transaction.on_commit(partial(delete_media, dropped))

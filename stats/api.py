@@ -1,0 +1,62 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from slots.models import Slot
+from stats.selectors import MAX_WINDOW_MINUTES, stats_overview
+
+
+class OverviewQuery(serializers.Serializer):
+    window_minutes = serializers.IntegerField(min_value=1, max_value=MAX_WINDOW_MINUTES, default=60)
+    slot_id = serializers.CharField(required=False)
+
+    def validate_slot_id(self, value: str) -> str:
+        if not Slot.objects.filter(pk=value).exists():
+            raise serializers.ValidationError("unknown slot")
+        return value
+
+
+class _WindowCounters(serializers.Serializer):
+    jobs_last_window = serializers.IntegerField()
+    timeouts_last_window = serializers.IntegerField()
+    provider_errors_last_window = serializers.IntegerField()
+    failures_last_window = serializers.IntegerField()
+
+
+class SystemCounters(_WindowCounters):
+    jobs_total = serializers.IntegerField()
+    hash_mismatches_last_window = serializers.IntegerField()
+    in_flight = serializers.IntegerField()
+    storage_usage_mb = serializers.FloatField()
+
+
+class SlotCounters(_WindowCounters):
+    slot_id = serializers.CharField()
+    display_name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    last_error_reason = serializers.CharField(allow_null=True)
+
+
+class TimelineBucket(serializers.Serializer):
+    start = serializers.DateTimeField()
+    jobs = serializers.IntegerField()
+    timeouts = serializers.IntegerField()
+    errors = serializers.IntegerField()
+
+
+class Overview(serializers.Serializer):
+    window_minutes = serializers.IntegerField()
+    system = SystemCounters()
+    slots = SlotCounters(many=True)
+    timeline = TimelineBucket(many=True)
+
+
+class StatsOverviewView(APIView):
+    @extend_schema(parameters=[OverviewQuery], responses=Overview)
+    def get(self, request: Request) -> Response:
+        query = OverviewQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(Overview(stats_overview(**query.validated_data)).data)

@@ -1,0 +1,184 @@
+"""Read-only views of job history for the staff API and pages.
+
+Every function here is a fixed number of aggregate queries whatever the number of slots or
+jobs: they lean on the (slot, started_at) and (status, started_at) indexes of JobHistory.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMinute
+from django.utils import timezone
+
+from ingest.models import JobHistory
+from media.models import MediaObject
+from providers.base import FAILURE_CODES
+from slots.models import Slot
+
+Status = JobHistory.Status
+WINDOW_CHOICES = (15, 60, 180, 360, 1440, 10080)
+MAX_WINDOW_MINUTES = WINDOW_CHOICES[-1]
+RECENT_RESULTS = 10
+
+
+@dataclass(frozen=True)
+class SlotActivity:
+    last_job_at: datetime | None
+    last_status: str | None
+    in_flight: int
+
+    @property
+    def failing(self) -> bool:
+        return self.last_status in (Status.FAILED, Status.TIMEOUT)
+
+
+def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, SlotActivity]]:
+    """All slots with their latest job and running jobs, in one query."""
+    latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
+    slots = Slot.objects.annotate(
+        last_job_at=Subquery(latest.values("started_at")[:1]),
+        last_status=Subquery(latest.values("status")[:1]),
+        in_flight=_count_of(_running(now or timezone.now()).filter(slot=OuterRef("pk"))),
+    )
+    return [
+        (slot, SlotActivity(slot.last_job_at, slot.last_status, slot.in_flight)) for slot in slots
+    ]
+
+
+def recent_jobs(*, slot_id: str, limit: int = RECENT_RESULTS) -> QuerySet[JobHistory]:
+    return JobHistory.objects.filter(slot_id=slot_id).order_by("-started_at")[:limit]
+
+
+def gallery_jobs(*, slot_id: str, now: datetime | None = None) -> QuerySet[JobHistory]:
+    """The public gallery: the latest results of booth uploads still within their TTL."""
+    return (
+        JobHistory.objects.with_live_result(now)
+        .filter(slot_id=slot_id, source=JobHistory.Source.INGEST)
+        .order_by("-started_at")[:RECENT_RESULTS]
+    )
+
+
+def stats_overview(
+    *, window_minutes: int, slot_id: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The brief's §8 payload plus a timeline for the chart; five queries in all."""
+    now = now or timezone.now()
+    since = now - timedelta(minutes=window_minutes)
+    jobs = JobHistory.objects.filter(slot_id=slot_id) if slot_id else JobHistory.objects.all()
+    return {
+        "window_minutes": window_minutes,
+        "system": _system_counters(jobs, since=since, now=now),
+        "slots": _slot_rows(jobs, since=since, slot_id=slot_id),
+        "timeline": _timeline(jobs, since=since, now=now, window_minutes=window_minutes),
+    }
+
+
+# What each window counter counts; the same definitions serve the system and per-slot rows.
+_OUTCOMES = {
+    "jobs_last_window": Q(),
+    "timeouts_last_window": Q(status=Status.TIMEOUT),
+    "provider_errors_last_window": Q(status=Status.FAILED, failure_reason__in=FAILURE_CODES),
+    "failures_last_window": Q(status=Status.FAILED),
+}
+
+
+def _outcome_counts(scope: Q) -> dict[str, Count]:
+    return {name: Count("pk", filter=scope & outcome) for name, outcome in _OUTCOMES.items()}
+
+
+def _system_counters(jobs: QuerySet, *, since: datetime, now: datetime) -> dict[str, Any]:
+    in_window = Q(started_at__gte=since)
+    counters = jobs.aggregate(
+        jobs_total=Count("pk"),
+        **_outcome_counts(in_window),
+        hash_mismatches_last_window=Count(
+            "pk", filter=in_window & Q(hash_check=JobHistory.HashCheck.MISMATCH)
+        ),
+        in_flight=Count("pk", filter=Q(status=Status.PROCESSING, deadline_at__gt=now)),
+    )
+    stored = MediaObject.objects.live().aggregate(total=Coalesce(Sum("size_bytes"), 0))["total"]
+    return {**counters, "storage_usage_mb": round(stored / 1_048_576, 1)}
+
+
+def _slot_rows(jobs: QuerySet, *, since: datetime, slot_id: str | None) -> list[dict[str, Any]]:
+    per_slot = {
+        row.pop("slot_id"): row
+        for row in jobs.filter(started_at__gte=since)
+        .values("slot_id")
+        .annotate(**_outcome_counts(Q()))
+    }
+    latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
+    slots = Slot.objects.filter(pk=slot_id) if slot_id else Slot.objects.all()
+    slots = slots.annotate(
+        last_success_at=Subquery(latest.filter(status=Status.DONE).values("finished_at")[:1]),
+        last_error_reason=Subquery(
+            latest.filter(status__in=(Status.FAILED, Status.TIMEOUT)).values("failure_reason")[:1]
+        ),
+    )
+    empty = dict.fromkeys(_OUTCOMES, 0)
+    return [
+        {
+            "slot_id": slot.pk,
+            "display_name": slot.display_name or slot.pk,
+            "is_active": slot.is_active,
+            **per_slot.get(slot.pk, empty),
+            "last_success_at": slot.last_success_at,
+            "last_error_reason": slot.last_error_reason or None,
+        }
+        for slot in slots
+    ]
+
+
+def _timeline(
+    jobs: QuerySet, *, since: datetime, now: datetime, window_minutes: int
+) -> list[dict[str, Any]]:
+    """Counts per minute, hour or day (by window width), with empty buckets filled in."""
+    trunc, step = _bucket_for(window_minutes)
+    rows = (
+        jobs.filter(started_at__gte=since)
+        .annotate(bucket=trunc("started_at"))
+        .values("bucket")
+        .annotate(
+            jobs=Count("pk"),
+            timeouts=Count("pk", filter=Q(status=Status.TIMEOUT)),
+            errors=Count("pk", filter=Q(status=Status.FAILED)),
+        )
+    )
+    counted = {row.pop("bucket"): row for row in rows}
+    start = _truncate(since, step)
+    buckets = []
+    while start <= now:
+        buckets.append(
+            {"start": start, **counted.get(start, {"jobs": 0, "timeouts": 0, "errors": 0})}
+        )
+        start += step
+    return buckets
+
+
+def _bucket_for(window_minutes: int):
+    if window_minutes <= 180:
+        return TruncMinute, timedelta(minutes=1)
+    if window_minutes <= 2880:
+        return TruncHour, timedelta(hours=1)
+    return TruncDay, timedelta(days=1)
+
+
+def _truncate(moment: datetime, step: timedelta) -> datetime:
+    moment = timezone.localtime(moment)
+    if step >= timedelta(days=1):
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if step >= timedelta(hours=1):
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _running(now: datetime) -> QuerySet[JobHistory]:
+    # A `processing` row past its deadline lost its worker; it is not work in flight.
+    return JobHistory.objects.filter(status=Status.PROCESSING, deadline_at__gt=now)
+
+
+def _count_of(jobs: QuerySet) -> Coalesce:
+    counted = jobs.order_by().values("slot").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
