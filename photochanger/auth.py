@@ -15,7 +15,6 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from photochanger.api_errors import error_body
 
@@ -92,7 +91,6 @@ def log_login_success(sender, request: HttpRequest | None, user, **kwargs) -> No
         "auth.login.success",
         username=user.get_username(),
         ip=_request_ip(request),
-        at=timezone.now().isoformat(),
     )
 
 
@@ -105,7 +103,6 @@ def log_login_failure(sender, credentials: dict, request: HttpRequest | None = N
         username=str(credentials.get("username", ""))[:150],
         reason="throttled" if locked else "invalid_credentials",
         ip=_request_ip(request),
-        at=timezone.now().isoformat(),
     )
 
 

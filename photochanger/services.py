@@ -31,7 +31,7 @@ def describe_settings() -> dict[str, Any]:
     rows = RuntimeSetting.objects.select_related("updated_by").in_bulk(
         ["ingest_password_hash", *(f"{name}_api_key" for name in KEYED_PROVIDERS)]
     )
-    password = rows.get("ingest_password_hash")
+    password = _stored(rows.get("ingest_password_hash"))
     return {
         **{name: getattr(config, name) for name in PLAIN_SETTINGS},
         "ingest_password_configured": bool(config.ingest_password_hash),
@@ -40,7 +40,7 @@ def describe_settings() -> dict[str, Any]:
         "provider_keys": {
             name: {
                 "configured": bool(config.api_key(name)),
-                "updated_at": _stored_at(rows.get(f"{name}_api_key")),
+                "updated_at": _updated_at(_stored(rows.get(f"{name}_api_key"))),
             }
             for name in KEYED_PROVIDERS
         },
@@ -68,11 +68,16 @@ def update_settings(
             raise ValidationError(errors)
 
 
-def _rotate_ingest_password(raw: str, user) -> None:
+def validate_ingest_password(raw: str) -> None:
+    # Booth operators type it into DSLR Remote Pro: long enough, and no invisible spaces.
     if len(raw) < MIN_INGEST_PASSWORD_LENGTH or raw != raw.strip():
         raise ValidationError(
             f"use at least {MIN_INGEST_PASSWORD_LENGTH} characters, without spaces at the ends"
         )
+
+
+def _rotate_ingest_password(raw: str, user) -> None:
+    validate_ingest_password(raw)
     set_ingest_password(raw=raw, user=user)
 
 
@@ -87,9 +92,13 @@ def _username(row: RuntimeSetting | None) -> str | None:
     return row.updated_by.get_username() if row and row.updated_by else None
 
 
-def _stored_at(row: RuntimeSetting | None):
-    # An empty stored key means "removed here"; its time still tells when that happened.
-    return row.updated_at if row and row.value is not None else None
+def _stored(row: RuntimeSetting | None) -> RuntimeSetting | None:
+    # Rows exist for every key from the start; a null value means nothing was stored yet.
+    return row if row and row.value is not None else None
+
+
+def _updated_at(row: RuntimeSetting | None):
+    return row.updated_at if row else None
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,11 @@ def test_a_refused_put_changes_nothing(staff_api):
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["result_ttl_hours"]
     assert load_runtime_settings().sync_response_seconds == 48
+
+
+def test_a_password_never_set_has_no_rotation_time(staff_api):
+    body = staff_api.get(URL).json()
+
+    assert body["ingest_password_configured"] is False
+    assert body["ingest_password_rotated_at"] is None
+    assert body["ingest_password_rotated_by"] is None
