@@ -5,6 +5,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import structlog
+
+from photochanger.logging import shared_processors
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,6 +26,20 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS. Off by default so a first run on http://127.0.0.1 works; a deployment behind TLS sets
+# SECURE_SSL_REDIRECT=1, which also makes the cookies secure (see .env.example).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and Prometheus scrape over plain HTTP inside the deployment's network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$", r"^metrics$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=SECURE_SSL_REDIRECT)
+# Browsers honour HSTS only over HTTPS, so it is on by default outside DEBUG.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    # Only behind a TLS proxy that sets this header itself: a client could send it too.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -33,6 +50,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
+    "servestatic",
     # Before photochanger: its login-failure log reads the lockout flag axes sets.
     "axes",
     "photochanger",
@@ -43,13 +62,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and (almost) last: django-prometheus times the whole middleware stack and the view.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "photochanger.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, so it turns a lockout flagged during any login into one 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,7 +129,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env.int("DB_POOL_TIMEOUT_SECONDS", default=30),
         }
     }
+# django-prometheus's wrappers of the same backends count queries, errors and connections.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends.", 1
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by the workers on one host, so /healthz pings each provider once a minute in all.
+    "health": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env.path("HEALTH_CACHE_DIR", default=BASE_DIR / "var/cache/health"),
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -129,8 +166,13 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var/media")
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # collectstatic also writes gzipped copies; ServeStatic serves them to clients that accept gzip.
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
+# ServeStatic is WhiteNoise made async: WhiteNoise's sync-only middleware would make every
+# request, ingest included, hold a thread for as long as it waits on a provider.
+# With DEBUG it serves from the apps' static folders; otherwise from collectstatic's STATIC_ROOT.
+SERVESTATIC_AUTOREFRESH = SERVESTATIC_USE_FINDERS = DEBUG
 
 # Uploads bigger than this spill to temporary files while Django parses the form (off the loop).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -188,6 +230,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TemplateRoleEnum": "slots.models.SlotTemplateMedia.Role"},
 }
 
 # Login throttling (django-axes): 10 failures lock the username, and separately the client IP,
@@ -205,10 +248,29 @@ RUNTIME_CREDENTIALS_FILE = env.path(
     "RUNTIME_CREDENTIALS_FILE", default=BASE_DIR / "secrets/runtime_credentials.json"
 )
 
+# One JSON object per line on stdout (a readable console format in DEBUG), for structlog events
+# and records from Django, uvicorn and httpx alike; secrets and image data are redacted.
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"main": {"()": "photochanger.logging.formatter", "json": LOG_JSON}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        name: {"handlers": ["console"], "propagate": False}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    },
 }
-    "ENUM_NAME_OVERRIDES": {"TemplateRoleEnum": "slots.models.SlotTemplateMedia.Role"},
+structlog.configure(
+    processors=[
+        structlog.stdlib.filter_by_level,
+        *shared_processors(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    # Not cached: structlog.testing.capture_logs must see loggers that already logged.
+    cache_logger_on_first_use=False,
+)

@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ingest.urls")),
     path("", include("photochanger.staff_urls")),
+    path("", include("photochanger.ops_urls")),
 ]
 
 handler404 = "photochanger.errors.not_found"

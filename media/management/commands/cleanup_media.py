@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+
+from media.cleanup import cleanup_media, sweep_orphan_folders
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete expired result, preview, provider-input and test-upload files and mark their "
+        "rows cleaned (cron: every 15 minutes). Templates are never touched."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="report, delete nothing")
+        parser.add_argument("--slot", metavar="SLOT_ID", help="only this slot, e.g. slot-001")
+        parser.add_argument(
+            "--orphans",
+            action="store_true",
+            help="also sweep result folders no media row references (walks the whole tree)",
+        )
+
+    def handle(self, *args, dry_run, slot, orphans, **options):
+        self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
+        if orphans:
+            self._print("orphaned", sweep_orphan_folders(dry_run=dry_run))
+
+    def _print(self, what, report):
+        verb = "would delete" if report.dry_run else "deleted"
+        self.stdout.write(
+            f"{what}: {verb} {report.files} files, {report.bytes} bytes in {report.seconds:.3f} s"
+        )

@@ -1,0 +1,49 @@
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+
+from media.models import MediaObject
+from media.tests.factories import MediaObjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def expired(slot_id):
+    return MediaObjectFactory(
+        kind=MediaObject.Kind.PREVIEW,
+        slot_id=slot_id,
+        path=default_storage.save(f"results/{slot_id}/job/preview.webp", ContentFile(b"abc")),
+        size_bytes=3,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("cleanup_media", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_prints_the_summary_of_what_it_deleted():
+    media = expired("slot-003")
+
+    assert run().startswith("expired: deleted 1 files, 3 bytes in ")
+    assert not default_storage.exists(media.path)
+
+
+def test_command_dry_run_for_one_slot_deletes_nothing():
+    media = expired("slot-003")
+    expired("slot-004")
+
+    assert run("--dry-run", "--slot", "slot-003").startswith("expired: would delete 1 files")
+    assert default_storage.exists(media.path)
+
+
+def test_command_sweeps_orphans_only_when_asked():
+    assert "orphaned" not in run()
+    assert "orphaned: deleted 0 files" in run("--orphans")

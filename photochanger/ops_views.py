@@ -1,0 +1,31 @@
+"""Endpoints for operators and their tools: health probes and Prometheus metrics."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from photochanger.health import check_health
+from photochanger.metrics import render_metrics
+
+
+@never_cache
+@require_GET
+async def healthz(request: HttpRequest) -> JsonResponse:
+    health = await check_health()
+    return JsonResponse(
+        {"status": health.status, "checks": health.checks}, status=health.http_status
+    )
+
+
+@never_cache
+@require_GET
+async def liveness(request: HttpRequest) -> JsonResponse:
+    """The process answers; touches nothing else, so a slow database never restarts it."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    # Sync: the scrape reads the database for the stored-media figures.
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)
