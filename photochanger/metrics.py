@@ -1,10 +1,10 @@
 """PhotoChanger's own Prometheus metrics, the helpers that record them, and the /metrics body.
 
 Process metrics (ingest, provider calls, cleanup) live in each worker. With several uvicorn
-workers, PROMETHEUS_MULTIPROC_DIR must be set before start-up and emptied by
-`manage.py reset_metrics` before the workers start; each scrape then sums the files of all
-workers. Stored-media figures are read from the database at scrape time instead, so they are
-right whichever process stored or cleaned the files (the cron container included).
+workers, PROMETHEUS_MULTIPROC_DIR must be set and emptied by `manage.py reset_metrics` before
+the workers start; each scrape then sums the files of all workers. Stored-media figures are
+read from the database at scrape time instead, so they are right whichever process stored or
+cleaned the files (the cron container included).
 """
 
 import os
@@ -12,7 +12,6 @@ import re
 import shutil
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import structlog
 from django.core.files.storage import default_storage
@@ -195,18 +194,6 @@ def _process_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     return registry
-
-
-def reset_multiprocess_dir() -> Path | None:
-    """Empty PROMETHEUS_MULTIPROC_DIR. Run before the workers start, never inside one."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return None
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
-    return path
 
 
 def mark_worker_exited() -> None:

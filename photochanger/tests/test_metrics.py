@@ -1,9 +1,11 @@
 import re
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -184,19 +186,20 @@ def test_every_metric_the_alert_rules_use_is_exported(client):
     assert used and used <= exported
 
 
-def test_reset_multiprocess_dir_empties_only_metric_files(tmp_path, monkeypatch):
+def test_reset_metrics_empties_only_metric_files(tmp_path, monkeypatch):
     (tmp_path / "counter_123.db").write_bytes(b"old")
     (tmp_path / "keep.txt").write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
-    assert metrics.reset_multiprocess_dir() == tmp_path
+    call_command("reset_metrics", stdout=StringIO())
+
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
-def test_reset_multiprocess_dir_creates_a_missing_directory(tmp_path, monkeypatch):
+def test_reset_metrics_creates_a_missing_directory(tmp_path, monkeypatch):
     target = tmp_path / "prometheus"
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(target))
 
-    metrics.reset_multiprocess_dir()
+    call_command("reset_metrics", stdout=StringIO())
 
     assert target.is_dir()
