@@ -1,0 +1,41 @@
+#!/bin/sh
+# The image's entry point.
+#   web  (default)  migrate, create staff users, reset the metrics folder, start uvicorn
+#   cron            run `manage.py cleanup_media` every CLEANUP_INTERVAL_SECONDS (900)
+#   anything else   run it as given, e.g. `docker compose run --rm app python manage.py shell`
+set -eu
+
+# One-shot commands run without PROMETHEUS_MULTIPROC_DIR: their metric files would otherwise
+# stay in the folder and be added to every scrape until the next start.
+oneshot() {
+    env -u PROMETHEUS_MULTIPROC_DIR python manage.py "$@"
+}
+
+case "${1:-web}" in
+web)
+    oneshot migrate --noinput
+    if [ -f "${RUNTIME_CREDENTIALS_FILE:-secrets/runtime_credentials.json}" ]; then
+        oneshot create_staff_from_secrets
+    fi
+    oneshot bootstrap
+    # Before the workers start: /metrics sums every file in the folder.
+    python manage.py reset_metrics
+    exec uvicorn photochanger.asgi:application \
+        --host 0.0.0.0 --port "${PORT:-8000}" --workers "${WORKERS:-2}"
+    ;;
+cron)
+    interval="${CLEANUP_INTERVAL_SECONDS:-900}"
+    echo "cleanup_media every ${interval} s, aligned to the clock"
+    # `docker stop` must not wait out a 15-minute sleep: sleep in the background, wait for it.
+    trap 'exit 0' TERM INT
+    while true; do
+        sleep $((interval - $(date +%s) % interval)) &
+        wait $!
+        # A failed run is logged by the command; the next one retries what is left.
+        oneshot cleanup_media || true
+    done
+    ;;
+*)
+    exec "$@"
+    ;;
+esac
