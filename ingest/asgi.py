@@ -10,8 +10,11 @@ limit, and a client that trickles its body gets 408 when the read deadline passe
 import asyncio
 import json
 import re
+import tempfile
 
 from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
 
 from ingest.services import MB
 from photochanger.runtime import aload_runtime_settings
@@ -22,6 +25,36 @@ _INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>.+)$")
 ENVELOPE_BYTES = 1 * MB
 # Any other upload route (staff test runs, template images) is capped at the largest limit.
 OTHER_ROUTES_LIMIT = 50 * MB + ENVELOPE_BYTES
+
+
+class OffLoopBodyASGIHandler(ASGIHandler):
+    """Django's ASGI handler, spooling request bodies in a worker thread.
+
+    The stock handler writes every body chunk into a SpooledTemporaryFile on the event loop,
+    rolling over to disk past FILE_UPLOAD_MAX_MEMORY_SIZE: with a few 15 MB uploads at once
+    that blocks the loop for hundreds of milliseconds (measured by bench/ingest.py).
+    """
+
+    async def read_body(self, receive):
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RequestAborted()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        return await asyncio.to_thread(_spool, chunks)
+
+
+def _spool(chunks: list[bytes]) -> tempfile.SpooledTemporaryFile:
+    # Returned open: Django reads the request from it and closes it with the request.
+    body = tempfile.SpooledTemporaryFile(settings.FILE_UPLOAD_MAX_MEMORY_SIZE, "w+b")  # noqa: SIM115
+    for chunk in chunks:
+        body.write(chunk)
+    chunks.clear()
+    body.seek(0)
+    return body
 
 
 class BodyLimitMiddleware:

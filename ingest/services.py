@@ -220,7 +220,9 @@ async def _run(
     answer = await _call_provider(driver, provider_job)
     output_mime = OUTPUT_MIMES.get(slot.output_format, photo.mime)
     try:
-        rendered = await images.run_image_work(images.render_result, answer.data, output_mime)
+        rendered = await images.run_image_work(
+            images.render_result, answer.data, output_mime, trusted=driver.trusted_output
+        )
     except (images.UnsupportedImage, images.InvalidImage) as error:
         raise IngestError(BAD_RESPONSE, f"provider answer is not a usable image: {error}") from None
     return await _store_result(job, slot, rendered, config)

@@ -2,12 +2,13 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photochanger.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
 
-from ingest.asgi import BodyLimitMiddleware  # noqa: E402
-from photochanger.lifespan import LifespanMiddleware  # noqa: E402  (needs Django set up)
+from ingest.asgi import BodyLimitMiddleware, OffLoopBodyASGIHandler  # noqa: E402
+from photochanger.lifespan import LifespanMiddleware  # noqa: E402
 
+django_application = OffLoopBodyASGIHandler()
 application = LifespanMiddleware(BodyLimitMiddleware(django_application))

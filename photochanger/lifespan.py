@@ -1,21 +1,30 @@
 """ASGI lifespan: what runs once per worker process at start-up and shutdown."""
 
+import asyncio
+import contextlib
+
 import structlog
 from asgiref.sync import sync_to_async
 
 from ingest.services import reconcile_overdue_jobs
+from photochanger.loop_monitor import watch_event_loop
 
 log = structlog.get_logger(__name__)
+_background: list[asyncio.Task] = []
 
 
 async def on_startup() -> None:
     # Jobs a crashed or restarted worker left `processing` are closed before new work starts.
     closed = await sync_to_async(reconcile_overdue_jobs)()
     log.info("startup.reconciled", overdue_jobs=closed)
+    _background.append(asyncio.create_task(watch_event_loop()))
 
 
 async def on_shutdown() -> None:
-    pass
+    for task in _background:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class LifespanMiddleware:

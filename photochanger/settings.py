@@ -192,6 +192,8 @@ ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 UPLOAD_READ_TIMEOUT_SECONDS = env.float("UPLOAD_READ_TIMEOUT_SECONDS", default=60)
 # Threads that decode and encode images; bounds the CPU and memory spent on pixels at once.
 IMAGE_WORKERS = env.int("IMAGE_WORKERS", default=2)
+# An event-loop stall longer than this is logged as `event_loop.blocked`.
+LOOP_LAG_WARN_MS = env.float("LOOP_LAG_WARN_MS", default=50)
 
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 PUBLIC_MEDIA_BASE_URL = env.str("PUBLIC_MEDIA_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
@@ -203,6 +205,21 @@ GEMINI_BASE_URL = env.str(
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash-image")
 TURBOTEXT_API_KEY = env.str("TURBOTEXT_API_KEY", default="")
 TURBOTEXT_BASE_URL = env.str("TURBOTEXT_BASE_URL", default="https://www.turbotext.ru").rstrip("/")
+# Long side, in pixels, photos and templates are downscaled to before they go to Gemini.
+GEMINI_MAX_SIDE = env.int("GEMINI_MAX_SIDE", default=2048)
+# A Gemini answer without an image (NO_IMAGE, IMAGE_OTHER) or a 503 is retried once, only when
+# at least this long (or as long as the first attempt took) is left of the window.
+GEMINI_RETRY_MIN_SECONDS = env.float("GEMINI_RETRY_MIN_SECONDS", default=15)
+TURBOTEXT_POLL_SECONDS = env.float("TURBOTEXT_POLL_SECONDS", default=2)
+# The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
+# the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
+# for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.
+PROVIDER_HTTP_MAX_CONNECTIONS = env.int("PROVIDER_HTTP_MAX_CONNECTIONS", default=100)
+PROVIDER_HTTP_CONNECT_TIMEOUT_SECONDS = env.float(
+    "PROVIDER_HTTP_CONNECT_TIMEOUT_SECONDS", default=5
+)
+PROVIDER_HTTP_READ_TIMEOUT_SECONDS = env.float("PROVIDER_HTTP_READ_TIMEOUT_SECONDS", default=45)
+PROVIDER_HTTP_POOL_TIMEOUT_SECONDS = env.float("PROVIDER_HTTP_POOL_TIMEOUT_SECONDS", default=5)
 
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
 SIMPLE_JWT = {

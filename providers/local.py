@@ -19,6 +19,7 @@ class LocalDriver(ProviderDriver):
     name = "local"
     operations = ("filter", "frame", "passthrough")
     requires_api_key = False
+    trusted_output = True
     settings_schema = {
         "type": "object",
         "properties": {

@@ -203,7 +203,7 @@ def test_oversize_upload_is_refused_before_its_body_is_sent(server):
             "Expect": "100-continue",
         },
     )
-    status, headers, body = booth.read_response()  # no body was sent at all
+    status, _, body = booth.read_response()  # no body was sent at all
     booth.close()
     assert status == 413
     assert json.loads(body)["failure_reason"] == "payload_too_large"

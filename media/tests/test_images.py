@@ -1,0 +1,83 @@
+import io
+
+import pytest
+from PIL import Image
+
+from media import images
+
+
+def jpeg(size=(120, 90), orientation=None, gps=False, comment=b"", icc=None) -> bytes:
+    image = Image.new("RGB", size, (200, 30, 30))
+    image.paste((20, 20, 220), (0, 0, size[0] // 3, size[1] // 3))
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {2: (55.0, 45.0, 0.0), 4: (37.0, 36.0, 0.0)}
+    out = io.BytesIO()
+    options = {"exif": exif, "quality": 90}
+    if comment:
+        options["comment"] = comment
+    if icc:
+        options["icc_profile"] = icc
+    image.save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def test_upright_jpeg_loses_exif_gps_and_comments_but_keeps_pixels_and_icc():
+    original = jpeg(gps=True, comment=b"secret note", icc=b"fake-icc-profile")
+    clean = images.normalise_upload(original)
+
+    assert b"Exif" not in clean.data and b"secret note" not in clean.data
+    result = Image.open(io.BytesIO(clean.data))
+    assert not result.getexif()
+    assert result.info.get("icc_profile") == b"fake-icc-profile"
+    assert result.tobytes() == Image.open(io.BytesIO(original)).tobytes()  # lossless
+
+
+def test_polyglot_payload_after_the_image_end_is_dropped():
+    polyglot = jpeg() + b"<html><script>alert(1)</script></html>"
+    clean = images.normalise_upload(polyglot)
+    assert b"<html>" not in clean.data
+    assert clean.data.endswith(b"\xff\xd9")
+
+
+def test_rotated_jpeg_is_turned_upright_and_re_encoded_without_exif():
+    clean = images.normalise_upload(jpeg(size=(120, 90), orientation=6))
+    result = Image.open(io.BytesIO(clean.data))
+    assert result.size == (90, 120)
+    assert not result.getexif()
+
+
+def test_truncated_jpeg_is_invalid_even_on_the_fast_path():
+    big = io.BytesIO()
+    Image.effect_noise((800, 600), 60).convert("RGB").save(big, "JPEG", quality=95)
+    with pytest.raises(images.InvalidImage):
+        images.normalise_upload(big.getvalue()[: big.tell() // 2])
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a....", b"\x00" * 100, b"RIFF1234WAVE"])
+def test_non_images_are_unsupported(data):
+    with pytest.raises(images.UnsupportedImage):
+        images.normalise_upload(data)
+
+
+def test_corrupt_header_with_jpeg_magic_is_invalid_not_unsupported():
+    with pytest.raises(images.InvalidImage):
+        images.normalise_upload(b"\xff\xd8\xff\xe0garbage-not-a-jpeg")
+
+
+def test_untrusted_result_is_re_encoded_in_the_output_format():
+    png = io.BytesIO()
+    Image.new("RGBA", (300, 200), (10, 200, 100, 128)).save(png, "PNG")
+    rendered = images.render_result(png.getvalue(), images.JPEG)
+    assert Image.open(io.BytesIO(rendered.payload.data)).format == "JPEG"
+    preview = Image.open(io.BytesIO(rendered.preview.data))
+    assert preview.format == "WEBP" and max(preview.size) <= images.PREVIEW_SIDE
+
+
+def test_trusted_result_in_the_output_format_is_served_as_is():
+    data = images.normalise_upload(jpeg(size=(1200, 900))).data
+    rendered = images.render_result(data, images.JPEG, trusted=True)
+    assert rendered.payload.data is data
+    assert max(Image.open(io.BytesIO(rendered.preview.data)).size) <= images.PREVIEW_SIDE
