@@ -1,0 +1,96 @@
+"""Concurrency limits hold across connections (and so across worker processes)."""
+
+import asyncio
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test import AsyncClient
+from django.utils import timezone
+
+from ingest.models import ConcurrencyLease
+from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
+from photochanger.runtime import set_runtime_setting
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_racing_claims_from_many_connections_never_exceed_the_limit():
+    barrier = threading.Barrier(12)
+    outcomes = []
+
+    def claim():
+        barrier.wait()
+        try:
+            outcomes.append(
+                ConcurrencyLease.objects.claim(
+                    scope="slot:race",
+                    limit=3,
+                    job_id=uuid.uuid4(),
+                    expires_at=timezone.now() + timedelta(seconds=60),
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count(True) == 3
+    assert ConcurrencyLease.objects.filter(scope="slot:race", job_id__isnull=False).count() == 3
+
+
+def test_an_expired_lease_frees_its_seat():
+    past = timezone.now() - timedelta(seconds=1)
+    ConcurrencyLease.objects.claim(scope="slot:x", limit=1, job_id=uuid.uuid4(), expires_at=past)
+    later = timezone.now() + timedelta(seconds=60)
+    assert ConcurrencyLease.objects.claim(
+        scope="slot:x", limit=1, job_id=uuid.uuid4(), expires_at=later
+    )
+
+
+def test_a_lowered_limit_applies_to_seats_above_it():
+    later = timezone.now() + timedelta(seconds=60)
+    for _ in range(3):
+        ConcurrencyLease.objects.claim(
+            scope="slot:y", limit=3, job_id=uuid.uuid4(), expires_at=later
+        )
+    ConcurrencyLease.objects.filter(scope="slot:y", seat=0).update(job_id=None)
+    assert ConcurrencyLease.objects.claim(
+        scope="slot:y", limit=1, job_id=uuid.uuid4(), expires_at=later
+    )
+    assert not ConcurrencyLease.objects.claim(
+        scope="slot:y", limit=1, job_id=uuid.uuid4(), expires_at=later
+    )
+
+
+def test_concurrent_uploads_beyond_the_slot_limit_get_429(ingest_password, fake_provider):
+    set_runtime_setting(key="per_slot_concurrency", value=2)
+
+    async def slow(job):
+        await asyncio.sleep(0.8)
+        return await FakeDriver.answer_png(job)
+
+    fake_provider.behaviour = slow
+
+    async def upload_four():
+        client = AsyncClient()
+        photos = [jpeg_bytes(color=(i * 40, 10, 10)) for i in range(4)]
+        return await asyncio.gather(
+            *(client.post("/api/ingest/slot-001", shot_form(p)) for p in photos)
+        )
+
+    responses = async_to_sync(upload_four)()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 200, 429, 429]
+    busy = [r for r in responses if r.status_code == 429]
+    assert all(r.json()["failure_reason"] == "slot_busy" for r in busy)
+    assert all(1 <= int(r["Retry-After"]) <= 120 for r in busy)
+    assert fake_provider.calls == 2
+    assert not ConcurrencyLease.objects.filter(job_id__isnull=False).exists()
