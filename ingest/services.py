@@ -27,6 +27,7 @@ from media.services import (
     record_files,
     write_result_files,
 )
+from photochanger import metrics
 from photochanger.runtime import RuntimeSettings
 from providers.base import (
     BAD_RESPONSE,
@@ -309,16 +310,25 @@ async def _call_provider(driver, provider_job: ProviderJob):
     # The timeout cancels the driver's coroutine at the deadline, which closes its connection;
     # a late answer therefore never arrives anywhere.
     window = asyncio.timeout(max(provider_job.remaining_seconds(), 0))
+    started, failure = time.monotonic(), ""
     try:
-        async with window:
-            return await driver.process(provider_job)
+        with metrics.ingest_in_flight(provider_job.slot_id):
+            async with window:
+                return await driver.process(provider_job)
     except TimeoutError:
         if not window.expired():
+            failure = "internal_error"
             raise  # the driver's own fault, not the end of the window
+        failure = "timeout"
         raise IngestError("timeout", "no result within the sync window") from None
     except ProviderError as error:
+        failure = error.code
         log.warning("ingest.provider_failed", job_id=provider_job.job_id, reason=error.code)
         raise IngestError(error.code, error.detail, retry_after=error.retry_after) from None
+    finally:
+        metrics.observe_provider_call(
+            provider=driver.name, seconds=time.monotonic() - started, failure_reason=failure
+        )
 
 
 async def _store_result(

@@ -1,4 +1,5 @@
 import asyncio
+import time
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -17,6 +18,7 @@ from ingest.passwords import acheck_ingest_password
 from ingest.services import IngestError, IngestResult, get_active_slot, process_photo
 from media.images import EXTENSIONS
 from media.services import read_file
+from photochanger import metrics
 from photochanger.runtime import aload_runtime_settings
 
 # Text fields a booth sends that are not kept in job metadata.
@@ -27,8 +29,10 @@ _NOT_METADATA = {"password"}
 @require_POST
 async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
     """DSLR Remote Pro's "HTTP POST post-processing" target (DESIGN.md §3)."""
+    started, provider = time.monotonic(), ""
     try:
         slot = await get_active_slot(slot_id)
+        provider = slot.provider
         form = await read_upload_form(
             request, file_field="fileToUpload", required=("password", "hash")
         )
@@ -45,8 +49,23 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
     except IngestError as error:
-        return error_response(error)
-    return image_response(request, result)
+        response, outcome = error_response(error), _outcome(error)
+    else:
+        response, outcome = image_response(request, result), JobHistory.Status.DONE
+    metrics.observe_ingest(
+        slot_id=slot_id,
+        provider=provider,
+        outcome=outcome,
+        status_code=response.status_code,
+        seconds=time.monotonic() - started,
+    )
+    return response
+
+
+def _outcome(error: IngestError) -> str:
+    if error.job_id is None:
+        return "rejected"
+    return JobHistory.Status.TIMEOUT if error.reason == "timeout" else JobHistory.Status.FAILED
 
 
 @csrf_exempt

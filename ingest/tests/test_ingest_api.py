@@ -337,3 +337,24 @@ def test_unexpected_error_is_a_500_with_a_terminal_job(client, ingest_password, 
 
 def test_get_is_not_allowed_on_ingest(client, db):
     assert client.get(URL).status_code == 405
+
+
+def test_answers_and_provider_calls_are_counted_in_metrics(client, ingest_password, fake_provider):
+    from prometheus_client import REGISTRY
+
+    def sample(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    ok = ("photochanger_ingest_responses_total", {"slot": "slot-001", "status_code": "200"})
+    unauthorised = (
+        "photochanger_ingest_responses_total",
+        {"slot": "slot-001", "status_code": "401"},
+    )
+    calls = ("photochanger_provider_call_duration_seconds_count", {"provider": "local"})
+    before = [sample(name, **labels) for name, labels in (ok, unauthorised, calls)]
+
+    post(client, shot_form(jpeg_bytes()))
+    post(client, shot_form(jpeg_bytes(), password="wrong"))
+
+    after = [sample(name, **labels) for name, labels in (ok, unauthorised, calls)]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]
