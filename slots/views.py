@@ -42,27 +42,41 @@ def slot_page(request: HttpRequest, slot_id: str) -> HttpResponse:
     slot = get_object_or_404(Slot.objects.select_related("updated_by"), pk=slot_id)
     config = load_runtime_settings()
     sync_seconds = slot.sync_response_seconds or config.sync_response_seconds
-    drivers = {
-        name: {
-            "operations": driver.operations,
-            "prompt_key": prompt_key(name),
-            "schema": driver.settings_schema,
-        }
-        for name, driver in DRIVERS.items()
-    }
+    max_upload_mb = slot.size_limit_mb or config.max_upload_mb
     context = {
         "slot": slot,
         "templates": slot.template_media.select_related("media"),
         "roles": SlotTemplateMedia.Role.choices,
         "providers": [(value, label) for value, label in Slot.Provider.choices if value in DRIVERS],
         "output_formats": Slot.OutputFormat.choices,
-        "drivers": drivers,
         "ingest_url": ingest_url(request, slot.pk),
         "sync_seconds": sync_seconds,
         "booth_timeout": sync_seconds + BOOTH_TIMEOUT_MARGIN_SECONDS,
-        "max_upload_mb": slot.size_limit_mb or config.max_upload_mb,
+        "max_upload_mb": max_upload_mb,
+        "slot_state": _script_state(slot, max_upload_mb),
     }
     return render(request, "slots/slot_page.html", context)
+
+
+def _script_state(slot: Slot, max_upload_mb: int) -> dict:
+    """What the slot page's script needs: editable state, driver schemas, API addresses."""
+    drivers = {
+        name: {
+            "label": Slot.Provider(name).label,
+            "operations": driver.operations,
+            "prompt_key": prompt_key(name),
+            "schema": driver.settings_schema,
+        }
+        for name, driver in DRIVERS.items()
+    }
+    urls = {
+        "slot": reverse("api-slot", args=[slot.pk]),
+        "cleanup": reverse("api-slot-cleanup", args=[slot.pk]),
+        "test_run": reverse("slot-test-run", args=[slot.pk]),
+        "register_template": reverse("api-template-media-register"),
+    }
+    state = {"id": slot.pk, "version": slot.version, "settings": slot.settings_json}
+    return {**state, "max_upload_mb": max_upload_mb, "drivers": drivers, "urls": urls}
 
 
 def gallery(request: HttpRequest, slot_id: str) -> HttpResponse:
