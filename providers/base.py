@@ -5,10 +5,13 @@ prepares a ProviderJob, runs `process()` under its own deadline, and validates t
 that come back before anything is stored or served.
 """
 
+import io
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from PIL import Image
 
 # Normalised failure codes a driver may raise (DESIGN.md §3).
 PROVIDER_UNCONFIGURED = "provider_unconfigured"
@@ -65,6 +68,29 @@ class ProviderResult:
     mime: str
 
 
+RESULT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# A provider "image" smaller than this is a placeholder or an error, never an edited photo.
+MIN_RESULT_SIDE = 64
+
+
+def checked_result(data: bytes) -> ProviderResult:
+    """A provider's image bytes with the MIME type they really have, or BAD_RESPONSE.
+
+    Reads the image header only and runs Pillow, so call it through asyncio.to_thread; ingest
+    still decodes the whole image before anything is stored or served.
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=list(RESULT_FORMATS)) as image:
+            format_, size = image.format, image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ProviderError(
+            BAD_RESPONSE, "provider answer is not a JPEG, PNG or WEBP image"
+        ) from None
+    if min(size) < MIN_RESULT_SIDE:
+        raise ProviderError(BAD_RESPONSE, f"provider image is only {size[0]}x{size[1]} pixels")
+    return ProviderResult(data=data, mime=RESULT_FORMATS[format_])
+
+
 class ProviderDriver(ABC):
     name: ClassVar[str]
     operations: ClassVar[tuple[str, ...]]
@@ -77,3 +103,10 @@ class ProviderDriver(ABC):
     @abstractmethod
     async def process(self, job: ProviderJob) -> ProviderResult:
         """Return the edited image or raise ProviderError; may be cancelled at any await."""
+
+    async def ping(self, *, api_key: str) -> bool:
+        """A light check that the provider answers and takes the key (for /healthz).
+
+        Never raises; drivers without a remote service are always reachable.
+        """
+        return True

@@ -1,8 +1,12 @@
 from providers.base import ProviderDriver
+from providers.gemini import GeminiDriver
 from providers.local import LocalDriver
+from providers.turbotext import TurbotextDriver
 
 DRIVERS: dict[str, type[ProviderDriver]] = {
     LocalDriver.name: LocalDriver,
+    GeminiDriver.name: GeminiDriver,
+    TurbotextDriver.name: TurbotextDriver,
 }
 
 _instances: dict[str, ProviderDriver] = {}

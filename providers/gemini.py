@@ -1,0 +1,271 @@
+"""Google Gemini image editing: photo, template images and a prompt in, one edited image out.
+
+REST: `POST {GEMINI_BASE_URL}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
+Answers are camelCase (`inlineData.mimeType`); snake_case is accepted too, and the image is
+the first part that holds image data, since a text part often comes first. A 200 without a
+usable image is a failure: the model refused (`finishReason`, `promptFeedback.blockReason`)
+or gave up (`NO_IMAGE`, `IMAGE_OTHER`, which often succeed when asked again).
+"""
+
+import asyncio
+import base64
+import binascii
+import io
+import json
+import math
+import re
+import time
+from typing import Any
+
+import structlog
+from django.conf import settings
+from PIL import Image
+
+from providers import http
+from providers.base import (
+    BAD_RESPONSE,
+    PROVIDER_5XX,
+    PROVIDER_UNCONFIGURED,
+    QUOTA,
+    SAFETY_BLOCKED,
+    ImageInput,
+    ProviderDriver,
+    ProviderError,
+    ProviderJob,
+    ProviderResult,
+    checked_result,
+)
+
+log = structlog.get_logger(__name__)
+
+# Gemini refuses inline request bodies over 20 MB.
+MAX_REQUEST_BYTES = 20 * 1024 * 1024
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+PING_SECONDS = 5
+SAFETY_REASONS = frozenset(
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "PROHIBITED_CONTENT",
+        "IMAGE_PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_RECITATION",
+    }
+)
+RETRYABLE_REASONS = frozenset({"NO_IMAGE", "IMAGE_OTHER"})
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
+
+
+class _Retryable(ProviderError):
+    """A failure that often goes away when the same request is sent again."""
+
+
+class GeminiDriver(ProviderDriver):
+    name = "gemini"
+    operations = ("edit",)
+    settings_schema = {
+        "type": "object",
+        "properties": {
+            "prompt": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 8000,
+                "description": "What to change; the photo is image 1, templates follow in order.",
+            },
+            "model": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{0,99}$"},
+            "max_side": {"type": "integer", "minimum": 256, "maximum": 4096},
+        },
+        "required": ["prompt"],
+        "additionalProperties": False,
+    }
+
+    async def process(self, job: ProviderJob) -> ProviderResult:
+        if not job.api_key:
+            raise ProviderError(PROVIDER_UNCONFIGURED, "Gemini API key is not set")
+        if not job.settings.get("prompt"):
+            raise ProviderError(PROVIDER_UNCONFIGURED, "the slot has no Gemini prompt")
+        max_side = job.settings.get("max_side", settings.GEMINI_MAX_SIDE)
+        body = await asyncio.to_thread(encode_request, job, max_side=max_side)
+        started = time.monotonic()
+        try:
+            return await self._generate(job, body)
+        except _Retryable as error:
+            typical = max(time.monotonic() - started, settings.GEMINI_RETRY_MIN_SECONDS)
+            if job.remaining_seconds() < typical:
+                raise
+            log.info("gemini.retry", job_id=job.job_id, detail=error.detail)
+            return await self._generate(job, body)
+
+    async def _generate(self, job: ProviderJob, body: bytes) -> ProviderResult:
+        reply = await http.send(
+            "POST",
+            f"{_model_url(job.settings)}:generateContent",
+            content=body,
+            headers={"x-goog-api-key": job.api_key, "Content-Type": "application/json"},
+            timeouts=http.timeout_within(job.remaining_seconds()),
+            max_bytes=MAX_ANSWER_BYTES,
+        )
+        if reply.status_code != 200:
+            raise error_from(reply)
+        return await asyncio.to_thread(decode_answer, reply.body)
+
+    async def ping(self, *, api_key: str) -> bool:
+        if not api_key:
+            return False
+        try:
+            reply = await http.send(
+                "GET",
+                _model_url({}),
+                headers={"x-goog-api-key": api_key},
+                timeouts=http.timeout_within(PING_SECONDS),
+                max_bytes=1024 * 1024,
+            )
+        except ProviderError:
+            return False
+        return reply.status_code == 200
+
+
+def _model_url(slot_settings: dict[str, Any]) -> str:
+    model = slot_settings.get("model") or settings.GEMINI_MODEL
+    return f"{settings.GEMINI_BASE_URL}/v1beta/models/{model}"
+
+
+def encode_request(job: ProviderJob, *, max_side: int) -> bytes:
+    """The generateContent body: photo, then templates, then the prompt. CPU-bound."""
+    parts: list[dict[str, Any]] = [
+        _inline_part(image, max_side) for image in (job.photo, *job.templates)
+    ]
+    parts.append({"text": job.settings["prompt"]})
+    body = json.dumps(
+        {
+            "contents": [{"role": "user", "parts": parts}],
+            "generationConfig": {"responseModalities": ["IMAGE"]},
+        }
+    ).encode()
+    if len(body) > MAX_REQUEST_BYTES:
+        raise ProviderError(
+            PROVIDER_UNCONFIGURED,
+            "request is over Gemini's 20 MB limit: lower max_side or use fewer templates",
+        )
+    return body
+
+
+def _inline_part(image: ImageInput, max_side: int) -> dict[str, Any]:
+    data, mime = downscale(image.data, image.mime, max_side)
+    return {"inline_data": {"mime_type": mime, "data": base64.b64encode(data).decode("ascii")}}
+
+
+def downscale(data: bytes, mime: str, max_side: int) -> tuple[bytes, str]:
+    """Fit the image into max_side (JPEG output, PNG when it has transparency). CPU-bound."""
+    with Image.open(io.BytesIO(data)) as image:
+        if max(image.size) <= max_side:
+            return data, mime
+        scale = max_side / max(image.size)
+        target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        # JPEG decodes straight at 1/2, 1/4 or 1/8 size: a fraction of a full decode's cost.
+        image.draft("RGB", target)
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        small = image.convert("RGBA" if transparent else "RGB").resize(
+            target, Image.Resampling.LANCZOS
+        )
+    out = io.BytesIO()
+    if transparent:
+        small.save(out, "PNG", compress_level=1)
+        return out.getvalue(), "image/png"
+    small.save(out, "JPEG", quality=90)
+    return out.getvalue(), "image/jpeg"
+
+
+def decode_answer(body: bytes) -> ProviderResult:
+    """The image in a 200 answer, or the ProviderError its absence means. CPU-bound."""
+    try:
+        answer = json.loads(body)
+        candidates = answer.get("candidates") or []
+        if not candidates:
+            raise _no_candidates_error(answer)
+        data = _first_image_data(candidates)
+        if data is None:
+            raise _no_image_error(candidates[0])
+    except (ValueError, AttributeError, TypeError):
+        raise ProviderError(BAD_RESPONSE, "Gemini answer is not the JSON it documents") from None
+    try:
+        image = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProviderError(BAD_RESPONSE, "Gemini image data is not base64") from None
+    return checked_result(image)
+
+
+def _first_image_data(candidates: list[dict[str, Any]]) -> str | None:
+    for candidate in candidates:
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            inline = part.get("inlineData") or part.get("inline_data") or {}
+            mime = inline.get("mimeType") or inline.get("mime_type") or "image/"
+            if inline.get("data") and mime.startswith("image/"):
+                return inline["data"]
+    return None
+
+
+def _no_candidates_error(answer: dict[str, Any]) -> ProviderError:
+    reason = (answer.get("promptFeedback") or {}).get("blockReason")
+    if reason:
+        return ProviderError(SAFETY_BLOCKED, f"Gemini blocked the prompt ({reason})")
+    return ProviderError(BAD_RESPONSE, "Gemini answered without candidates")
+
+
+def _no_image_error(candidate: dict[str, Any]) -> ProviderError:
+    reason = candidate.get("finishReason") or "unset"
+    texts = [p.get("text", "") for p in (candidate.get("content") or {}).get("parts") or []]
+    said = " ".join(t for t in texts if t)[:200]
+    detail = f"Gemini answered without an image (finishReason {reason})" + (
+        f": {said}" if said else ""
+    )
+    log.warning("gemini.no_image", finish_reason=reason)
+    if reason in SAFETY_REASONS:
+        return ProviderError(SAFETY_BLOCKED, detail)
+    if reason in RETRYABLE_REASONS:
+        return _Retryable(BAD_RESPONSE, detail)
+    return ProviderError(BAD_RESPONSE, detail)
+
+
+def error_from(reply: http.Reply) -> ProviderError:
+    """Map a non-200 answer (`{"error": {code, status, message, details}}`, or HTML) to a code."""
+    error = _error_object(reply.body)
+    status, message = str(error.get("status", "")), str(error.get("message", ""))[:200]
+    details = [d for d in error.get("details") or [] if isinstance(d, dict)]
+    log.warning("gemini.error", http_status=reply.status_code, status=status, message=message)
+    detail = f"Gemini HTTP {reply.status_code} {status}: {message}".rstrip(": ")
+    code = reply.status_code
+    key_invalid = any(d.get("reason") == "API_KEY_INVALID" for d in details)
+    if code in (401, 403) or (code == 400 and key_invalid):
+        return ProviderError(PROVIDER_UNCONFIGURED, detail)
+    if code == 429:
+        return ProviderError(QUOTA, detail, retry_after=_retry_delay(details))
+    if code == 503:
+        return _Retryable(PROVIDER_5XX, detail)
+    if code >= 500:
+        return ProviderError(PROVIDER_5XX, detail)
+    return ProviderError(BAD_RESPONSE, detail)
+
+
+def _error_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    # The streaming endpoint and some proxies wrap the error in a one-element list.
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _retry_delay(details: list[dict[str, Any]]) -> int | None:
+    """Seconds from a google.rpc.RetryInfo detail ("26s", "0.5s"); Gemini sends no Retry-After."""
+    for detail in details:
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = _DURATION.match(str(detail.get("retryDelay", "")))
+            if match:
+                return max(1, math.ceil(float(match.group(1))))
+    return None
