@@ -54,3 +54,18 @@ def result_media(job_id: str, *, preview: bool) -> MediaObject | object | None:
         delete_media(list(MediaObject.objects.filter(job_id=job_uuid, cleaned_at__isnull=True)))
         return EXPIRED
     return media
+
+
+def provider_input(media_id: str) -> MediaObject | object | None:
+    """A published provider input, EXPIRED after its job's deadline (deleted at that read)."""
+    media_uuid = _parse_id(media_id)
+    kind = MediaObject.Kind.PROVIDER_INPUT
+    media = MediaObject.objects.filter(pk=media_uuid, kind=kind).first() if media_uuid else None
+    if media is None:
+        return None
+    if media.cleaned_at is not None:
+        return EXPIRED
+    if media.is_expired():
+        delete_media([media])
+        return EXPIRED
+    return media

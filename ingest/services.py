@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -25,6 +25,7 @@ from media.services import (
     delete_stored_files,
     read_file,
     record_files,
+    write_provider_inputs,
     write_result_files,
 )
 from photochanger import metrics
@@ -95,6 +96,15 @@ class IngestError(Exception):
 
 
 @dataclass(frozen=True)
+class _JobContext:
+    job: JobHistory
+    slot: Slot
+    config: RuntimeSettings
+    deadline: float
+    public_base_url: str
+
+
+@dataclass(frozen=True)
 class IngestResult:
     job_id: uuid.UUID
     data: bytes
@@ -120,8 +130,12 @@ async def process_photo(
     claimed_hash: str | None = None,
     metadata: dict[str, str] | None = None,
     idempotency_key: str = "",
+    public_base_url: str = "",
 ) -> IngestResult:
-    """Run one upload through the pipeline, or replay an earlier job for the same input."""
+    """Run one upload through the pipeline, or replay an earlier job for the same input.
+
+    `public_base_url` is where providers that download inputs by URL can reach this server.
+    """
     window = slot.sync_response_seconds or config.sync_response_seconds
     deadline = time.monotonic() + window
     sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
@@ -148,9 +162,8 @@ async def process_photo(
     # The job runs in its own task: when the booth disconnects, Django cancels this coroutine
     # but the job still finishes inside its window, so a retry of the same shot (which follows
     # this job) gets the result instead of a second provider call.
-    task = asyncio.ensure_future(
-        _run_to_terminal_state(job, slot, data, claimed_hash, config, deadline)
-    )
+    context = _JobContext(job, slot, config, deadline, public_base_url)
+    task = asyncio.ensure_future(_run_to_terminal_state(context, data, claimed_hash))
     _running_jobs.add(task)
     task.add_done_callback(_forget_job)
     return await asyncio.shield(task)
@@ -166,15 +179,11 @@ def _forget_job(task: asyncio.Task) -> None:
 
 
 async def _run_to_terminal_state(
-    job: JobHistory,
-    slot: Slot,
-    data: bytes,
-    claimed_hash: str | None,
-    config: RuntimeSettings,
-    deadline: float,
+    context: _JobContext, data: bytes, claimed_hash: str | None
 ) -> IngestResult:
+    job = context.job
     try:
-        result = await _run(job, slot, data, claimed_hash, config, deadline)
+        return await _run(context, data, claimed_hash)
     except IngestError as error:
         error.job_id = job.job_id
         status = (
@@ -189,17 +198,10 @@ async def _run_to_terminal_state(
         log.exception("ingest.internal_error", job_id=str(job.job_id))
         await asyncio.shield(_finish(job, JobHistory.Status.FAILED, "internal_error"))
         raise IngestError("internal_error", "unexpected error", job_id=job.job_id) from None
-    return result
 
 
-async def _run(
-    job: JobHistory,
-    slot: Slot,
-    data: bytes,
-    claimed_hash: str | None,
-    config: RuntimeSettings,
-    deadline: float,
-) -> IngestResult:
+async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> IngestResult:
+    job, slot, config = context.job, context.slot, context.config
     limit_mb = slot.size_limit_mb or config.max_upload_mb
     if len(data) > limit_mb * MB:
         raise IngestError("payload_too_large", f"file is over the {limit_mb} MB limit")
@@ -207,15 +209,18 @@ async def _run(
     job.hash_check = await _check_hash(job, data, claimed_hash, config.hash_check)
     await _claim_leases(job, slot, config)
     driver = _driver_for(slot, config)
+    photo_input, templates = ImageInput(photo.data, photo.mime), await _template_images(slot)
+    if driver.needs_public_urls:
+        photo_input, templates = await _publish_inputs(context, photo_input, templates)
     provider_job = ProviderJob(
         job_id=str(job.job_id),
         slot_id=slot.pk,
         operation=slot.operation,
         settings=slot.settings_json,
-        photo=ImageInput(photo.data, photo.mime),
-        templates=await _template_images(slot),
+        photo=photo_input,
+        templates=templates,
         api_key=config.api_key(slot.provider),
-        deadline=deadline,
+        deadline=context.deadline,
     )
     await _release_db_connections()
     answer = await _call_provider(driver, provider_job)
@@ -227,6 +232,25 @@ async def _run(
     except (images.UnsupportedImage, images.InvalidImage) as error:
         raise IngestError(BAD_RESPONSE, f"provider answer is not a usable image: {error}") from None
     return await _store_result(job, slot, rendered, config)
+
+
+async def _publish_inputs(
+    context: _JobContext, photo: ImageInput, templates: tuple[TemplateImage, ...]
+) -> tuple[ImageInput, tuple[TemplateImage, ...]]:
+    """Publish the inputs at unguessable links that work until the job's deadline."""
+    inputs = [images.EncodedImage(i.data, i.mime, 0, 0) for i in (photo, *templates)]
+    files = await asyncio.to_thread(write_provider_inputs, job_id=context.job.job_id, images=inputs)
+    media = await sync_to_async(record_files)(
+        files=files,
+        slot_id=context.slot.pk,
+        job_id=context.job.job_id,
+        expires_at=context.job.deadline_at,
+    )
+    urls = [f"{context.public_base_url}/public/provider-media/{m.pk}" for m in media]
+    return (
+        replace(photo, url=urls[0]),
+        tuple(replace(t, url=url) for t, url in zip(templates, urls[1:], strict=True)),
+    )
 
 
 async def _normalise(data: bytes) -> images.EncodedImage:
@@ -362,6 +386,7 @@ def _finish_done(job: JobHistory, files, expires_at: datetime) -> None:
             result_expires_at=expires_at,
         )
         ConcurrencyLease.objects.release(job.job_id)
+    _delete_provider_inputs(job)
 
 
 @sync_to_async
@@ -370,6 +395,13 @@ def _finish(job: JobHistory, status: str, reason: str) -> None:
         _mark_finished(job, status, failure_reason=reason)
         ConcurrencyLease.objects.release(job.job_id)
     delete_media(list(MediaObject.objects.filter(job_id=job.job_id, cleaned_at__isnull=True)))
+
+
+def _delete_provider_inputs(job: JobHistory) -> None:
+    inputs = MediaObject.objects.live().filter(
+        job_id=job.job_id, kind=MediaObject.Kind.PROVIDER_INPUT
+    )
+    delete_media(list(inputs))
 
 
 def _mark_finished(job: JobHistory, status: str, **fields) -> None:

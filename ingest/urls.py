@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/jobs/<str:job_id>", views.job_status, name="job-status"),
     path("public/results/<str:job_id>", views.public_result, name="public-result"),
     path("public/results/<str:job_id>/preview", views.public_preview, name="public-preview"),
+    path("public/provider-media/<str:media_id>", views.provider_media, name="provider-media"),
 ]

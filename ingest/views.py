@@ -47,6 +47,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             claimed_hash=form.fields["hash"],
             metadata={k: v for k, v in form.fields.items() if k not in _NOT_METADATA},
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            public_base_url=_public_media_base(request),
         )
     except IngestError as error:
         response, outcome = error_response(error), _outcome(error)
@@ -84,6 +85,7 @@ async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
             source=JobHistory.Source.UI_TEST,
             config=await aload_runtime_settings(),
             metadata={"requested_by": request.user.get_username()},
+            public_base_url=_public_media_base(request),
         )
     except IngestError as error:
         return error_response(error)
@@ -133,6 +135,24 @@ async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@require_GET
+async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
+    """An input published for a provider that downloads it; gone after the job's deadline."""
+    found = await sync_to_async(selectors.provider_input)(media_id)
+    if found is selectors.EXPIRED:
+        return _error(410, "media_expired", "this link was valid until the job's deadline")
+    if found is None:
+        return _error(404, "media_not_found", "no such media")
+    data = await asyncio.to_thread(read_file, found.path)
+    response = HttpResponse(data, content_type=found.mime)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _public_media_base(request: HttpRequest) -> str:
+    return settings.PUBLIC_MEDIA_BASE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def image_response(request: HttpRequest, result: IngestResult) -> HttpResponse:

@@ -40,6 +40,19 @@ def write_result_files(
     return [_write(name, kind, image.data, image.mime) for name, kind, image in files]
 
 
+def write_provider_inputs(*, job_id: uuid.UUID, images: list[EncodedImage]) -> list[StoredFile]:
+    """Copies of a job's inputs for providers that download them by URL."""
+    return [
+        _write(
+            f"provider-media/{job_id}/{index}.{EXTENSIONS[image.mime]}",
+            MediaObject.Kind.PROVIDER_INPUT,
+            image.data,
+            image.mime,
+        )
+        for index, image in enumerate(images)
+    ]
+
+
 def _write(name: str, kind: str, data: bytes, mime: str) -> StoredFile:
     saved = default_storage.save(name, ContentFile(data))
     return StoredFile(saved, kind, mime, len(data), hashlib.sha256(data).hexdigest())

@@ -241,3 +241,41 @@ def test_public_result_is_404_for_unknown_jobs(client, job_id):
     response = client.get(f"/public/results/{job_id}")
     assert response.status_code == 404
     assert response.json()["failure_reason"] == "result_not_found"
+
+
+@pytest.mark.django_db
+def test_inputs_are_published_to_url_fetching_providers_until_the_job_ends(
+    client, ingest_password, fake_provider, settings
+):
+    from media.tests.factories import MediaObjectFactory
+    from slots.models import SlotTemplateMedia
+
+    settings.PUBLIC_MEDIA_BASE_URL = "https://photo.example"
+    template = MediaObjectFactory()
+    SlotTemplateMedia.objects.create(slot_id="slot-001", media=template, role="style")
+    fake_provider.needs_public_urls = True
+    seen = {}
+
+    async def fetch_inputs(job):
+        for name, url in (("photo", job.photo.url), ("template", job.templates[0].url)):
+            assert url.startswith("https://photo.example/public/provider-media/")
+            path = url.removeprefix("https://photo.example")
+            response = await AsyncClient().get(path)
+            seen[name] = (path, response.status_code, response["Content-Type"])
+        return await FakeDriver.answer_png(job)
+
+    fake_provider.behaviour = fetch_inputs
+    assert client.post(URL, shot_form(jpeg_bytes())).status_code == 200
+
+    assert seen["photo"][1:] == (200, "image/jpeg")
+    assert seen["template"][1:] == (200, "image/png")
+    gone = client.get(seen["photo"][0])
+    assert gone.status_code == 410
+    assert gone.json()["failure_reason"] == "media_expired"
+    assert not MediaObject.objects.live().filter(kind="provider_input").exists()
+
+
+@pytest.mark.django_db
+def test_provider_media_is_404_for_unknown_ids(client):
+    response = client.get("/public/provider-media/00000000-0000-4000-8000-000000000000")
+    assert response.status_code == 404
