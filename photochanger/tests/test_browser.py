@@ -5,10 +5,12 @@ Screenshots of every flow land in test-artifacts/.
 """
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from PIL import Image, ImageOps
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -192,13 +194,17 @@ def test_staff_changes_the_sync_window(browser):
 
 
 def test_staff_opens_stats(browser):
-    for status, reason in [("done", ""), ("done", ""), ("timeout", "timeout"), ("failed", "quota")]:
-        JobFactory(status=status, failure_reason=reason)
+    now = timezone.now()
+    outcomes = [("done", "")] * 10 + [("timeout", "timeout"), ("failed", "quota")]
+    for minutes_ago, (status, reason) in zip(range(2, 60, 4), outcomes, strict=False):
+        JobFactory(
+            status=status, failure_reason=reason, started_at=now - timedelta(minutes=minutes_ago)
+        )
     log_in(browser)
     browser.find_element(By.PARTIAL_LINK_TEXT, "Статистика").click()
 
     total = browser.find_element(By.CSS_SELECTOR, '.window-total [data-counter="jobs_last_window"]')
-    wait(browser, lambda d: total.text == "4")
+    wait(browser, lambda d: total.text == "12")
     rows = browser.find_elements(By.CSS_SELECTOR, "[data-rows] tr")
     assert len(rows) == 15
     assert rows[0].find_elements(By.TAG_NAME, "td")[2].text == "1"  # one timeout on slot-001
@@ -208,7 +214,7 @@ def test_staff_opens_stats(browser):
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-rows] tr")) == 1)
     assert total.text == "0"
     Select(browser.find_element(By.ID, "slot-filter")).select_by_value("")
-    wait(browser, lambda d: total.text == "4")
+    wait(browser, lambda d: total.text == "12")
     screenshot(browser, "stats")
 
 
