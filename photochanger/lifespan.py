@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 
 from ingest.services import reconcile_overdue_jobs
 from photochanger.loop_monitor import watch_event_loop
+from providers.http import close_client
 
 log = structlog.get_logger(__name__)
 _background: list[asyncio.Task] = []
@@ -25,6 +26,7 @@ async def on_shutdown() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await close_client()
 
 
 class LifespanMiddleware:

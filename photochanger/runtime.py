@@ -47,7 +47,19 @@ def _int_between(low: int, high: int) -> Callable[[Any], int]:
 def _provider_limits(value: Any) -> dict[str, int]:
     if not isinstance(value, dict) or set(value) - set(PROVIDER_NAMES):
         raise ValidationError(f"must map provider names ({', '.join(PROVIDER_NAMES)}) to limits")
-    return {name: _int_between(1, 100)(limit) for name, limit in value.items()}
+    limits = {name: _int_between(1, 100)(limit) for name, limit in value.items()}
+    # All providers share one HTTP connection pool; more concurrent calls than connections
+    # would queue inside httpx, where a cancelled wait can leak a slot (encode/httpcore#1093).
+    remote = sum(
+        {**SPECS["per_provider_concurrency"].default(), **limits}[n]
+        for n in ("gemini", "turbotext")
+    )
+    if remote >= settings.PROVIDER_HTTP_MAX_CONNECTIONS:
+        raise ValidationError(
+            f"gemini + turbotext limits must stay under PROVIDER_HTTP_MAX_CONNECTIONS "
+            f"({settings.PROVIDER_HTTP_MAX_CONNECTIONS})"
+        )
+    return limits
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:

@@ -275,8 +275,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        name: {"handlers": ["console"], "propagate": False}
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        **{
+            name: {"handlers": ["console"], "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+        # httpx logs every request URL at INFO; provider download links are capabilities.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 structlog.configure(

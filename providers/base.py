@@ -99,6 +99,9 @@ class ProviderDriver(ABC):
     requires_api_key: ClassVar[bool] = True
     # True when the provider downloads inputs by URL (ingest then publishes them).
     needs_public_urls: ClassVar[bool] = False
+    # True only for in-process drivers whose bytes are built from validated input: ingest then
+    # serves them without decoding them again. Remote answers are never trusted.
+    trusted_output: ClassVar[bool] = False
 
     @abstractmethod
     async def process(self, job: ProviderJob) -> ProviderResult:

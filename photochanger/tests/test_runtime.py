@@ -21,6 +21,7 @@ def test_defaults_come_from_the_environment_until_staff_set_a_value(settings):
         ("sync_response_seconds", "48"),
         ("hash_check", "strict"),
         ("per_provider_concurrency", {"openai": 3}),
+        ("per_provider_concurrency", {"gemini": 60, "turbotext": 40}),  # over the HTTP pool
         ("no_such_setting", 1),
     ],
 )
