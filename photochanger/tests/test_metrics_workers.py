@@ -43,13 +43,13 @@ def two_workers(tmp_path):
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["reset_metrics"]):
-        subprocess.run(  # noqa: S603 (a fixed command line)
+        subprocess.run(
             [*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True
         )
     assert list(multiproc_dir.iterdir()) == []
     port = _free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "photochanger.asgi:application"]
-    server = subprocess.Popen(  # noqa: S603 (a fixed command line)
+    server = subprocess.Popen(
         [*uvicorn, "--port", str(port), "--workers", "2"],
         env=env,
         cwd=BASE_DIR,
