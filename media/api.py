@@ -8,6 +8,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
+from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,6 @@ from rest_framework.views import APIView
 from media import images
 from media.cleanup import cleanup_media
 from media.models import MediaObject
-from media.services import read_file
 from media.uploads import UploadTooLarge, check_upload_size, store_image
 from photochanger.api_errors import ApiError
 from photochanger.runtime import load_runtime_settings
@@ -130,7 +130,7 @@ class TemplateMediaView(APIView):
     @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, media_id: str) -> FileResponse:
         media = _template(media_id)
-        response = FileResponse(iter([read_file(media.path)]), content_type=media.mime)
+        response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

@@ -12,6 +12,7 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.checks import Error, Tags, register
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -60,6 +61,23 @@ def _trusted_networks(
     entries: tuple[str, ...],
 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"TRUSTED_PROXIES has {entry!r}, which is not an IP address or network.",
+                    hint="Use addresses such as 10.0.0.5 or networks such as 172.16.0.0/12.",
+                    id="photochanger.E101",
+                )
+            )
+    return errors
 
 
 def lockout_seconds() -> int:

@@ -133,8 +133,13 @@ class CleanupReport(serializers.Serializer):
 
 def slot_summary(request: Request, slot: Slot, activity: SlotActivity) -> dict:
     return {
-        **{name: getattr(slot, name) for name in ("id", "display_name", "provider", "operation")},
-        **{name: getattr(slot, name) for name in ("is_active", "version", "updated_at")},
+        "id": slot.pk,
+        "display_name": slot.display_name,
+        "provider": slot.provider,
+        "operation": slot.operation,
+        "is_active": slot.is_active,
+        "version": slot.version,
+        "updated_at": slot.updated_at,
         "ingest_url": ingest_url(request, slot.pk),
         "last_job_at": activity.last_job_at,
         "last_job_status": activity.last_status,
@@ -173,14 +178,14 @@ class SlotDetailView(APIView):
         changes = dict(update.validated_data)
         version = changes.pop("version")
         links = changes.pop("template_media", None)
+        if links is not None:
+            links = [services.TemplateLink(x["media_object_id"], x["media_kind"]) for x in links]
         try:
             services.update_slot(
                 slot=slot,
                 expected_version=version,
                 changes=changes,
-                template_media=None
-                if links is None
-                else [services.TemplateLink(x["media_object_id"], x["media_kind"]) for x in links],
+                template_media=links,
                 user=request.user,
             )
         except ValidationError as error:

@@ -5,6 +5,7 @@ from axes.models import AccessAttempt
 from rest_framework.test import APIClient
 from structlog.testing import capture_logs
 
+from photochanger.auth import check_trusted_proxies
 from photochanger.tests.factories import PASSWORD, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,12 @@ def test_logins_are_logged_with_reason_and_address_but_never_the_password():
         "auth.login.success"
     ]
     assert "hunter2" not in repr(logs) and PASSWORD not in repr(logs + success_logs)
+
+
+def test_a_malformed_trusted_proxy_is_a_system_check_error(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "proxy.internal"]
+
+    errors = check_trusted_proxies(None)
+
+    assert [error.id for error in errors] == ["photochanger.E101"]
+    assert "proxy.internal" in errors[0].msg
