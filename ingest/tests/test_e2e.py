@@ -3,37 +3,18 @@
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from ingest.tests.conftest import jpeg_bytes
+from ingest.tests.live_server import DSLR_FIELDS, BoothConnection, multipart, running_server
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "e2e-booth-password"
-BASE_DIR = Path(settings.BASE_DIR)
-DSLR_FIELDS = {
-    "time": "1758217512",
-    "user_id": "Acer",
-    "id": "CY04N068111304S2L_00000001.",
-    "profile": "C:\\Users\\Acer\\Documents\\PhotoboothImages\\setup_Serg.xml",
-    "status": "C:\\Users\\Acer\\Documents\\PhotoboothImages\\screenSerg\\preview.jpg",
-    "hash": "7b6c683e1d3fd29c8701791c54e3c12a236f5a5b",
-    "name": "DESKTOP-K968T3F",
-    "model": "Windows",
-    "version": "3.30.2",
-    "password": PASSWORD,
-}
 # Slots the tests reconfigure inside the server's own database before it starts.
 SETUP = """
 from slots.models import Slot
@@ -46,124 +27,11 @@ set_runtime_setting(key="per_provider_concurrency", value={"local": 100})
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url(tmp_path: Path) -> tuple[str, str | None]:
-    """A database of the server's own, on the same engine the suite runs on."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return f"sqlite:///{tmp_path / 'e2e.sqlite3'}", None
-    name = f"photochanger_e2e_{uuid.uuid4().hex[:8]}"
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + f"/{name}", name
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("e2e")
-    database_url, pg_name = _database_url(tmp_path)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "e2e-" + "x" * 50,
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "INGEST_PASSWORD": PASSWORD,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "UPLOAD_READ_TIMEOUT_SECONDS": "3",
-        "DB_POOL_MAX_SIZE": "10",
-    }
-    manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", SETUP]):
-        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "photochanger.asgi:application", "--port", str(port)],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    _wait_until_up(base, process)
-    yield {"base": base, "port": port, "database_url": database_url, "pg_name": pg_name}
-    process.terminate()
-    process.wait(timeout=10)
-    if pg_name:
-        admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-
-
-def _wait_until_up(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "uvicorn exited"
-        try:
-            httpx.get(f"{base}/api/jobs/{uuid.uuid4()}", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("uvicorn did not start")
-
-
-def multipart(fields: dict[str, str], photo: bytes) -> tuple[str, bytes]:
-    boundary = "------------090306000104030805010400"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; '
-        f'filename="IMG_0003.JPG"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-        + photo
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
-
-
-class BoothConnection:
-    """A raw HTTP/1.1 client that waits for `100 Continue` before sending the body."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.host = f"127.0.0.1:{port}"
-        self.buffer = b""
-
-    def send_head(self, path: str, headers: dict[str, str]) -> None:
-        lines = [
-            f"POST {path} HTTP/1.1",
-            f"Host: {self.host}",
-            *(f"{k}: {v}" for k, v in headers.items()),
-        ]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-
-    def read_response(self) -> tuple[int, dict[str, str], bytes]:
-        while b"\r\n\r\n" not in self.buffer:
-            self._fill()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {k.lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
-        length = int(headers.get("content-length", 0))
-        while len(self.buffer) < length:
-            self._fill()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
-        return int(status_line.split()[1]), headers, body
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        self.buffer += chunk
-
-    def close(self) -> None:
-        self.sock.close()
+    env = {"UPLOAD_READ_TIMEOUT_SECONDS": "3", "DB_POOL_MAX_SIZE": "10"}
+    with running_server(tmp_path_factory.mktemp("e2e"), setup=SETUP, env=env) as live:
+        yield live
 
 
 def test_booth_upload_with_expect_continue_returns_the_upright_edited_photo(server):
