@@ -43,9 +43,7 @@ def two_workers(tmp_path):
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["reset_metrics"]):
-        subprocess.run(
-            [*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True
-        )
+        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
     assert list(multiproc_dir.iterdir()) == []
     port = _free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "photochanger.asgi:application"]
