@@ -85,9 +85,7 @@ class Slot(models.Model):
                 {"operation": _("Допустимые операции: %s") % ", ".join(driver.operations)}
             )
         errors = sorted(
-            jsonschema.Draft202012Validator(driver.settings_schema).iter_errors(
-                self.settings_json
-            ),
+            jsonschema.Draft202012Validator(driver.settings_schema).iter_errors(self.settings_json),
             key=lambda e: list(e.path),
         )
         if errors:
