@@ -69,7 +69,8 @@ def _claim_and_delete_batch(expired) -> list[MediaObject]:
         batch = list(
             expired.select_for_update(skip_locked=True)
             .only("pk", "kind", "path", "size_bytes")
-            .order_by("expires_at")[:BATCH_SIZE]
+            # A job's files expire together; kept in one batch, its folder is removed at once.
+            .order_by("expires_at", "path")[:BATCH_SIZE]
         )
         if batch:
             delete_media(batch)

@@ -1,3 +1,4 @@
+import os
 import threading
 from datetime import timedelta
 
@@ -16,16 +17,14 @@ from media.tests.factories import MediaObjectFactory
 pytestmark = pytest.mark.django_db
 
 
-def expired_result(
-    slot_id="slot-001", name="payload.png", job="job-1", kind=MediaObject.Kind.RESULT, **kwargs
-):
+def expired_result(slot_id="slot-001", name="payload.png", job="job-1", **fields):
+    fields.setdefault("kind", MediaObject.Kind.RESULT)
+    fields.setdefault("expires_at", timezone.now() - timedelta(minutes=1))
     return MediaObjectFactory(
-        kind=kind,
         slot_id=slot_id,
         path=default_storage.save(f"results/{slot_id}/{job}/{name}", ContentFile(b"x" * 10)),
         size_bytes=10,
-        expires_at=timezone.now() - timedelta(minutes=1),
-        **kwargs,
+        **fields,
     )
 
 
@@ -109,6 +108,21 @@ def test_cleanup_works_through_more_rows_than_one_batch(monkeypatch):
 
     assert cleanup_media().files == 5
     assert not MediaObject.objects.expired().exists()
+
+
+def test_a_jobs_files_go_in_the_same_batch_so_its_folder_is_removed_once(monkeypatch):
+    monkeypatch.setattr(cleanup, "BATCH_SIZE", 2)
+    expiry = timezone.now() - timedelta(minutes=1)  # ingest records a job's files together
+    for name in ("payload.png", "preview.webp"):  # interleaved: job-a, job-b, job-a, job-b
+        for job in ("job-a", "job-b"):
+            expired_result(job=job, name=name, expires_at=expiry)
+    removals = []
+    real_rmdir = os.rmdir
+    monkeypatch.setattr(os, "rmdir", lambda path: removals.append(path) or real_rmdir(path))
+
+    cleanup_media()
+
+    assert sorted(os.path.basename(path) for path in removals) == ["job-a", "job-b"]
 
 
 def test_a_second_run_finds_nothing_left_to_delete():
