@@ -28,6 +28,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench.ingest import write_section  # noqa: E402
 from providers.base import ImageInput, ProviderJob  # noqa: E402
 from providers.gemini import GeminiDriver, decode_answer, encode_request  # noqa: E402
 from providers.http import close_client  # noqa: E402
@@ -78,9 +79,13 @@ def main() -> None:
         settings.GEMINI_BASE_URL = fake.url
         max_side = settings.GEMINI_MAX_SIDE
         decode = median_ms(lambda: decode_answer(answer.body), runs)
-        print(f"answer: 1024x1024 PNG of {len(answer_png) / 1e6:.1f} MB, decode {decode:.0f} ms")
-        print(f"max_side {max_side} px")
-        print(f"{'input JPEG':>24} {'request':>9} {'encode':>9} {'process':>9}")
+        lines = [
+            f"Answer: 1024×1024 PNG of {len(answer_png) / 1e6:.1f} MB, decoded and checked in "
+            f"{decode:.0f} ms. Inputs are downscaled to {max_side} px on the long side.",
+            "",
+            "| input JPEG | request body | encode (downscale + base64 + JSON) | whole process() |",
+            "|---|---|---|---|",
+        ]
         for size, sigma, quality in INPUTS:
             photo = encoded(noisy_image(size, sigma), "JPEG", quality=quality)
             job = ProviderJob(
@@ -94,10 +99,19 @@ def main() -> None:
             body = encode_request(job, max_side=max_side)
             encode = median_ms(lambda job=job: encode_request(job, max_side=max_side), runs)
             process = asyncio.run(median_process_ms(job, runs))
-            print(
-                f"{len(photo) / 1e6:>6.1f} MB {size[0]:>5}x{size[1]:<5}  {len(body) / 1e6:>6.2f} MB"
-                f" {encode:>7.0f}ms {process:>7.0f}ms"
+            lines.append(
+                f"| {len(photo) / 1e6:.1f} MB, {size[0]}×{size[1]} | {len(body) / 1e6:.2f} MB "
+                f"| {encode:.0f} ms | {process:.0f} ms |"
             )
+    table = "\n".join(lines)
+    print(table)
+    heading = "## Gemini driver overhead (bench/provider_overhead.py)"
+    write_section(
+        Path(__file__).with_name("RESULTS.md"),
+        heading,
+        f"{heading}\n\nMedians of {runs} runs against the loopback fake Gemini, which answers "
+        "at once: all of it is this machine's CPU.\n\n" + table + "\n",
+    )
 
 
 if __name__ == "__main__":
