@@ -39,6 +39,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, ApiError):
         reason = exc.get_codes()
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF"):
+        # DRF's session check says so only in its message; a page then knows to reload.
+        reason = "csrf_failed"
     else:
         code = getattr(exc, "default_code", "error")
         reason = _REASONS.get(code, code)

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.hashers import check_password
+from rest_framework.test import APIClient
 
 from ingest.passwords import set_ingest_password
 from photochanger.models import RuntimeSetting
@@ -104,3 +105,14 @@ def test_a_password_never_set_has_no_rotation_time(staff_api):
     assert body["ingest_password_configured"] is False
     assert body["ingest_password_rotated_at"] is None
     assert body["ingest_password_rotated_by"] is None
+
+
+def test_a_session_call_without_the_csrf_token_is_refused_as_csrf_failed(staff_user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+
+    response = client.put(URL, {"sync_response_seconds": 30}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["failure_reason"] == "csrf_failed"
+    assert load_runtime_settings().sync_response_seconds == 48
