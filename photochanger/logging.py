@@ -94,6 +94,8 @@ class RequestIdMiddleware:
         sent = request.headers.get("X-Request-Id", "")
         request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         request.request_id = request_id
+        # Cleared here rather than after the response: uvicorn writes its access line once the
+        # response has left the middleware, and it should carry the id too.
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         return request_id
