@@ -24,7 +24,7 @@ from media import images
 from media.cleanup import cleanup_media
 from media.models import MediaObject
 from media.uploads import UploadTooLarge, check_upload_size, store_image
-from photochanger.api_errors import ApiError
+from photochanger.api_errors import ApiError, errors
 from photochanger.runtime import load_runtime_settings
 from slots import services as slot_services
 from slots.api import CleanupReport, get_slot
@@ -104,7 +104,7 @@ class TemplateMediaRegisterView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": TemplateUpload},
-        responses={201: TemplateRegistered},
+        responses={201: TemplateRegistered, **errors(400, 404, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         form = _valid_upload(TemplateUpload, request)
@@ -127,14 +127,14 @@ class TemplateMediaRegisterView(APIView):
 
 
 class TemplateMediaView(APIView):
-    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(404)})
     def get(self, request: Request, media_id: str) -> FileResponse:
         media = _template(media_id)
         response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
         response["Cache-Control"] = "private, max-age=3600"
         return response
 
-    @extend_schema(responses=TemplateRemoved)
+    @extend_schema(responses={200: TemplateRemoved, **errors(404)})
     def delete(self, request: Request, media_id: str) -> Response:
         media = _template(media_id)
         slot = slot_services.remove_template_media(media=media, user=request.user)
@@ -148,7 +148,7 @@ class MediaRegisterView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": TemporaryUpload},
-        responses={201: TemporaryRegistered},
+        responses={201: TemporaryRegistered, **errors(400, 404, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         form = _valid_upload(TemporaryUpload, request)

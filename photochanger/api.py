@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from photochanger import auth, services
-from photochanger.api_errors import ApiError
+from photochanger.api_errors import ApiError, errors
 from photochanger.runtime import HASH_CHECK_MODES
 
 
@@ -29,7 +29,9 @@ class LoginView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=Credentials, responses={200: TokenPair}, auth=[])
+    @extend_schema(
+        request=Credentials, responses={200: TokenPair, **errors(400, 401, 429)}, auth=[]
+    )
     def post(self, request: Request) -> Response:
         credentials = Credentials(data=request.data)
         credentials.is_valid(raise_exception=True)
@@ -97,7 +99,7 @@ class SettingsView(APIView):
     def get(self, request: Request) -> Response:
         return Response(SettingsOut(services.describe_settings()).data)
 
-    @extend_schema(request=SettingsIn, responses=SettingsOut)
+    @extend_schema(request=SettingsIn, responses={200: SettingsOut, **errors(400)})
     def put(self, request: Request) -> Response:
         form = SettingsIn(data=request.data)
         form.is_valid(raise_exception=True)

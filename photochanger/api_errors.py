@@ -6,7 +6,7 @@ Validation errors add `errors`, field name → messages, so a form can show them
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -17,6 +17,22 @@ _REASONS = {
     "authentication_failed": "invalid_token",
     "permission_denied": "forbidden",
 }
+
+
+class ErrorBody(serializers.Serializer):
+    """The error shape, for the OpenAPI schema."""
+
+    status = serializers.CharField(default="error")
+    failure_reason = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorBody]]:
+    """`responses` entries for extend_schema: these statuses answer with ErrorBody."""
+    return dict.fromkeys(statuses, ErrorBody)
 
 
 class ApiError(exceptions.APIException):
@@ -46,8 +62,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = getattr(exc, "default_code", "error")
         reason = _REASONS.get(code, code)
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body(reason, _first_message(errors), errors=errors)
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body(reason, _first_message(fields), errors=fields)
     else:
         response.data = error_body(reason, _first_message(response.data))
     return response

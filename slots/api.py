@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from ingest.models import JobHistory
 from media.cleanup import cleanup_media
-from photochanger.api_errors import ApiError, error_body
+from photochanger.api_errors import ApiError, error_body, errors
 from photochanger.runtime import load_runtime_settings
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
@@ -166,11 +166,11 @@ class SlotListView(APIView):
 
 
 class SlotDetailView(APIView):
-    @extend_schema(responses=SlotDetail)
+    @extend_schema(responses={200: SlotDetail, **errors(404)})
     def get(self, request: Request, slot_id: str) -> Response:
         return Response(slot_detail(request, slot_id))
 
-    @extend_schema(request=SlotUpdate, responses=SlotDetail)
+    @extend_schema(request=SlotUpdate, responses={200: SlotDetail, **errors(400, 404, 409)})
     def put(self, request: Request, slot_id: str) -> Response:
         slot = get_slot(slot_id)
         update = SlotUpdate(data=request.data)
@@ -203,7 +203,7 @@ class SlotDetailView(APIView):
 
 
 class SlotCleanupView(APIView):
-    @extend_schema(request=None, responses=CleanupReport)
+    @extend_schema(request=None, responses={200: CleanupReport, **errors(404)})
     def post(self, request: Request, slot_id: str) -> Response:
         report = cleanup_media(slot_id=get_slot(slot_id).pk)
         return Response(CleanupReport(report).data)

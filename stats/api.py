@@ -4,6 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from photochanger.api_errors import errors
 from slots.models import Slot
 from stats.selectors import MAX_WINDOW_MINUTES, stats_overview
 
@@ -55,7 +56,7 @@ class Overview(serializers.Serializer):
 
 
 class StatsOverviewView(APIView):
-    @extend_schema(parameters=[OverviewQuery], responses=Overview)
+    @extend_schema(parameters=[OverviewQuery], responses={200: Overview, **errors(400)})
     def get(self, request: Request) -> Response:
         query = OverviewQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
