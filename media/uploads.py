@@ -32,7 +32,19 @@ def store_image(
 
     Raises images.UnsupportedImage or images.InvalidImage; nothing is stored then.
     """
-    image = images.normalise_upload(data)
+    return store_clean_image(
+        image=images.normalise_upload(data),
+        folder=folder,
+        kind=kind,
+        slot_id=slot_id,
+        expires_at=expires_at,
+    )
+
+
+def store_clean_image(
+    *, image: images.EncodedImage, folder: str, kind: str, slot_id: str, expires_at: datetime | None
+) -> MediaObject:
+    """Store an image `normalise_upload` already produced; storage and one row, no decoding."""
     name = f"{folder}/{uuid.uuid4().hex}.{images.EXTENSIONS[image.mime]}"
     path = default_storage.save(name, ContentFile(image.data))
     stored = StoredFile(

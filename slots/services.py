@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from media.images import normalise_upload
 from media.models import MediaObject
 from media.services import delete_media
-from media.uploads import store_image
+from media.uploads import store_clean_image
 from slots.models import Slot, SlotTemplateMedia
 
 EDITABLE_FIELDS = (
@@ -78,9 +79,11 @@ def add_template_media(*, slot: Slot, data: bytes, role: str, user) -> SlotTempl
 
     Raises media.images.UnsupportedImage / InvalidImage for anything but a sane JPEG/PNG/WEBP.
     """
+    # Decoded before the transaction: a write transaction holds SQLite's lock for its duration.
+    image = normalise_upload(data)
     with transaction.atomic():
-        media = store_image(
-            data=data,
+        media = store_clean_image(
+            image=image,
             folder=f"templates/{slot.pk}",
             kind=MediaObject.Kind.TEMPLATE,
             slot_id=slot.pk,
