@@ -172,7 +172,11 @@ def _media_totals() -> dict[str, dict]:
         .annotate(
             files=Count("id"),
             bytes=Sum("size_bytes"),
-            expired=Count("id", filter=Q(expires_at__lte=timezone.now())),
+            # What cleanup_media would delete: it never touches templates.
+            expired=Count(
+                "id",
+                filter=Q(expires_at__lte=timezone.now()) & ~Q(kind=MediaObject.Kind.TEMPLATE),
+            ),
         )
         .order_by()
     )

@@ -130,7 +130,7 @@ def test_metrics_endpoint_reports_stored_media_by_kind_from_the_database(client)
     MediaObjectFactory(
         kind=MediaObject.Kind.RESULT, size_bytes=500, expires_at=now + timedelta(hours=1)
     )
-    MediaObjectFactory(kind=MediaObject.Kind.TEMPLATE, size_bytes=70)
+    MediaObjectFactory(kind=MediaObject.Kind.TEMPLATE, size_bytes=70, expires_at=now)
     MediaObjectFactory(kind=MediaObject.Kind.PREVIEW, size_bytes=9, cleaned_at=now)
 
     body = scrape(client)
