@@ -15,7 +15,7 @@ run: $(VENV)/.installed .env
 
 # Tests need a secret key but no .env: a throw-away one unless the environment sets one.
 test: $(VENV)/.installed
-	SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only} $(BIN)/pytest
+	SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only-never-for-a-deployment} $(BIN)/pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -12,12 +12,13 @@ import json
 import re
 import tempfile
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
-from ingest.services import MB
-from photochanger.runtime import aload_runtime_settings
+from ingest.services import MB, close_idle_connections
+from photochanger.runtime import load_runtime_settings
 from slots.models import Slot
 
 _INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>.+)$")
@@ -84,11 +85,19 @@ async def _body_limit(path: str) -> int | None:
     match = _INGEST_PATH.match(path)
     if match is None:
         return OTHER_ROUTES_LIMIT
-    slot = await Slot.objects.filter(pk=match["slot_id"], is_active=True).afirst()
-    if slot is None:
-        return None
-    limit_mb = slot.size_limit_mb or (await aload_runtime_settings()).max_upload_mb
-    return limit_mb * MB + ENVELOPE_BYTES
+    return await sync_to_async(_slot_body_limit)(match["slot_id"])
+
+
+def _slot_body_limit(slot_id: str) -> int | None:
+    # This runs before Django's request cycle, which would otherwise hand the connection back
+    # at the end of the request: without the close, each upload would keep one checked out.
+    try:
+        slot = Slot.objects.filter(pk=slot_id, is_active=True).first()
+        if slot is None:
+            return None
+        return (slot.size_limit_mb or load_runtime_settings().max_upload_mb) * MB + ENVELOPE_BYTES
+    finally:
+        close_idle_connections()
 
 
 def _content_length(scope) -> int | None:

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import hmac
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -19,6 +19,8 @@ from photochanger.runtime import set_runtime_setting
 
 _CACHE_SIZE = 256
 _outcomes: OrderedDict[bytes, bool] = OrderedDict()
+# Checks under way: uploads arriving together with the same password share one KDF run.
+_in_flight: dict[bytes, Future] = {}
 # One KDF run at a time: a stream of wrong guesses queues here instead of taking every core.
 _kdf_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-password")
 
@@ -36,8 +38,13 @@ async def acheck_ingest_password(raw: str, stored_hash: str) -> bool:
     if key in _outcomes:
         _outcomes.move_to_end(key)
         return _outcomes[key]
-    loop = asyncio.get_running_loop()
-    outcome = await loop.run_in_executor(_kdf_executor, check_password, raw, stored_hash)
+    check = _in_flight.get(key)
+    if check is None:
+        check = _in_flight[key] = _kdf_executor.submit(check_password, raw, stored_hash)
+    try:
+        outcome = await asyncio.wrap_future(check)
+    finally:
+        _in_flight.pop(key, None)
     _outcomes[key] = outcome
     if len(_outcomes) > _CACHE_SIZE:
         _outcomes.popitem(last=False)

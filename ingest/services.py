@@ -205,6 +205,7 @@ async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> I
     limit_mb = slot.size_limit_mb or config.max_upload_mb
     if len(data) > limit_mb * MB:
         raise IngestError("payload_too_large", f"file is over the {limit_mb} MB limit")
+    await release_db_connections()  # decoding may wait behind other uploads' images
     photo = await _normalise(data)
     job.hash_check = await _check_hash(job, data, claimed_hash, config.hash_check)
     await _claim_leases(job, slot, config)
@@ -222,7 +223,7 @@ async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> I
         api_key=config.api_key(slot.provider),
         deadline=context.deadline,
     )
-    await _release_db_connections()
+    await release_db_connections()
     answer = await _call_provider(driver, provider_job)
     output_mime = OUTPUT_MIMES.get(slot.output_format, photo.mime)
     try:
@@ -450,9 +451,10 @@ async def _follow(leader: JobHistory, deadline: float) -> IngestResult:
                 "the identical earlier upload did not finish in time",
                 job_id=leader.job_id,
             )
+        # The leader needs a connection to finish: a waiting follower must not hold one.
+        await release_db_connections()
         await asyncio.sleep(FOLLOWER_POLL_SECONDS)
-        await sync_to_async(reconcile_overdue_jobs)()
-        leader = await JobHistory.objects.aget(pk=leader.pk)
+        leader = await sync_to_async(_current_state)(leader.pk)
     if not leader.result_is_live():
         raise IngestError(
             leader.failure_reason or "internal_error",
@@ -464,16 +466,23 @@ async def _follow(leader: JobHistory, deadline: float) -> IngestResult:
     return IngestResult(leader.job_id, data, leader.result_mime, leader.result_expires_at)
 
 
-async def _release_db_connections() -> None:
+def _current_state(job_id: uuid.UUID) -> JobHistory:
+    reconcile_overdue_jobs()
+    return JobHistory.objects.get(pk=job_id)
+
+
+async def release_db_connections() -> None:
+    """Hand the request's connections back before a wait that needs no database.
+
+    A request otherwise keeps its connection until it ends: a few dozen uploads waiting on a
+    provider (or queued for a password hash or image decoding) would hold every connection
+    while others time out waiting for one. With the pool, getting one back is cheap.
+    """
     await sync_to_async(close_idle_connections)()
 
 
 def close_idle_connections() -> None:
-    """Hand this thread's connections back before a long wait on a provider.
-
-    A request otherwise keeps its connection for the whole wait, and a few dozen waiting uploads
-    would exhaust PostgreSQL's connections. Never closes inside a transaction.
-    """
+    """Close this thread's connections, never inside a transaction."""
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()

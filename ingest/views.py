@@ -15,7 +15,13 @@ from ingest import selectors
 from ingest.forms import read_upload_form
 from ingest.models import JobHistory
 from ingest.passwords import acheck_ingest_password
-from ingest.services import IngestError, IngestResult, get_active_slot, process_photo
+from ingest.services import (
+    IngestError,
+    IngestResult,
+    get_active_slot,
+    process_photo,
+    release_db_connections,
+)
 from media.images import EXTENSIONS
 from media.services import read_file
 from photochanger import metrics
@@ -37,6 +43,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             request, file_field="fileToUpload", required=("password", "hash")
         )
         config = await aload_runtime_settings()
+        await release_db_connections()  # a password check may queue behind a slow hash
         if not await acheck_ingest_password(form.fields["password"], config.ingest_password_hash):
             raise IngestError("invalid_password", "wrong ingest password")
         result = await process_photo(

@@ -72,13 +72,14 @@ def running_server(
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
         subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "photochanger.asgi:application", "--port", str(port)],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (tmp_path / "server.log").open("wb") as log:  # kept for reading when a test fails
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "photochanger.asgi:application", "--port", str(port)],
+            env=env,
+            cwd=BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)

@@ -15,7 +15,7 @@ from ingest.models import ConcurrencyLease
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
 from photochanger.runtime import set_runtime_setting
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_racing_claims_from_many_connections_never_exceed_the_limit():

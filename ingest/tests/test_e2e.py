@@ -111,7 +111,8 @@ def test_a_body_that_trickles_in_gets_408(server):
 
 def test_hundred_concurrent_uploads_on_a_slow_provider_all_succeed(server):
     """Waiting uploads hold no database connection, so 100 of them fit a pool of 10."""
-    photos = [jpeg_bytes(size=(64, 48), color=(i, 100, 200)) for i in range(100)]
+    # Bytes after the JPEG's end make each upload distinct (identical ones would single-flight).
+    photos = [jpeg_bytes(size=(64, 48)) + i.to_bytes(2, "big") for i in range(100)]
     peak_connections = 0
 
     def upload(photo: bytes) -> int:
@@ -142,3 +143,23 @@ def _connections_to(server) -> int:
     with psycopg.connect(admin_url) as conn:
         query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
         return conn.execute(query, [server["pg_name"]]).fetchone()[0]
+
+
+def test_many_identical_uploads_at_once_share_one_job_without_starving_the_pool(server):
+    """Followers of a running job wait without a connection; the leader can still finish."""
+    photo = jpeg_bytes(size=(64, 48), color=(5, 5, 5)) + b"same-shot"
+
+    def upload(_: int) -> httpx.Response:
+        content_type, body = multipart(DSLR_FIELDS, photo)
+        return httpx.post(
+            f"{server['base']}/api/ingest/slot-002",
+            content=body,
+            headers={"Content-Type": content_type},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        responses = list(pool.map(upload, range(40)))
+
+    assert [r.status_code for r in responses] == [200] * 40
+    assert len({r.headers["x-job-id"] for r in responses}) == 1

@@ -75,7 +75,7 @@ def test_a_failed_job_is_not_replayed(client, ingest_password, fake_provider):
     assert fake_provider.calls == 2
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_identical_uploads_in_flight_call_the_provider_once(ingest_password, fake_provider):
     fake_provider.behaviour = slow_answer(0.6)
     photo = jpeg_bytes()
@@ -93,7 +93,7 @@ def test_identical_uploads_in_flight_call_the_provider_once(ingest_password, fak
     assert JobHistory.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_booth_disconnect_mid_wait_still_ends_the_job_and_frees_its_seats(
     ingest_password, fake_provider, settings
 ):

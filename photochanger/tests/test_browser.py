@@ -6,11 +6,9 @@ Screenshots of every flow land in test-artifacts/.
 
 import tempfile
 from datetime import timedelta
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.utils import timezone
 from PIL import Image, ImageOps
@@ -51,12 +49,6 @@ pytestmark = [
         reason="no /usr/bin/chromium: apt-get install chromium chromium-driver",
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fixed_slots(transactional_db):
-    """Transactional tests flush the database, the migration's 15 slots included: restore them."""
-    import_module("slots.migrations.0002_create_fixed_slots").create_slots(django_apps, None)
 
 
 @pytest.fixture
