@@ -6,7 +6,7 @@ import contextlib
 import structlog
 from asgiref.sync import sync_to_async
 
-from ingest.services import reconcile_overdue_jobs
+from ingest.services import close_idle_connections, reconcile_overdue_jobs
 from photochanger.loop_monitor import watch_event_loop
 from providers.http import close_client
 
@@ -16,7 +16,7 @@ _background: list[asyncio.Task] = []
 
 async def on_startup() -> None:
     # Jobs a crashed or restarted worker left `processing` are closed before new work starts.
-    closed = await sync_to_async(reconcile_overdue_jobs)()
+    closed = await sync_to_async(_reconcile)()
     log.info("startup.reconciled", overdue_jobs=closed)
     _background.append(asyncio.create_task(watch_event_loop()))
 
@@ -27,6 +27,13 @@ async def on_shutdown() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await close_client()
+
+
+def _reconcile() -> int:
+    try:
+        return reconcile_overdue_jobs()
+    finally:
+        close_idle_connections()  # outside any request: nothing else would hand it back
 
 
 class LifespanMiddleware:

@@ -35,3 +35,17 @@ def test_a_rotated_password_is_checked_against_the_new_hash(counted_checks):
 @pytest.mark.parametrize(("raw", "stored"), [("", "x"), ("x", "")])
 def test_empty_password_or_unset_hash_never_matches(raw, stored):
     assert not async_to_sync(passwords.acheck_ingest_password)(raw, stored)
+
+
+def test_uploads_arriving_together_share_one_slow_hash(counted_checks):
+    import asyncio
+
+    stored = make_password("right")
+
+    async def five_at_once():
+        return await asyncio.gather(
+            *(passwords.acheck_ingest_password("right", stored) for _ in range(5))
+        )
+
+    assert async_to_sync(five_at_once)() == [True] * 5
+    assert counted_checks == ["right"]
