@@ -135,13 +135,15 @@ async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
         return _error(410, "result_expired", "the result has expired and was deleted")
     if found is None:
         return _error(404, "result_not_found", "no result for this job")
-    data = await asyncio.to_thread(read_file, found.path)
-    response = HttpResponse(data, content_type=found.mime)
     filename = f"{job_id}{'-preview' if preview else ''}.{EXTENSIONS[found.mime]}"
     disposition = "inline" if preview else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return await _file_response(
+        found,
+        **{
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 @require_GET
@@ -152,10 +154,12 @@ async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
         return _error(410, "media_expired", "this link was valid until the job's deadline")
     if found is None:
         return _error(404, "media_not_found", "no such media")
-    data = await asyncio.to_thread(read_file, found.path)
-    response = HttpResponse(data, content_type=found.mime)
-    response["Cache-Control"] = "no-store"
-    return response
+    return await _file_response(found, **{"Cache-Control": "no-store"})
+
+
+async def _file_response(media, **headers: str) -> HttpResponse:
+    data = await asyncio.to_thread(read_file, media.path)
+    return HttpResponse(data, content_type=media.mime, headers=headers)
 
 
 def _public_media_base(request: HttpRequest) -> str:

@@ -26,16 +26,7 @@ class SlotAdminForm(forms.ModelForm):
 
     class Meta:
         model = Slot
-        fields = (
-            "display_name",
-            "provider",
-            "operation",
-            "settings_json",
-            "is_active",
-            "size_limit_mb",
-            "sync_response_seconds",
-            "output_format",
-        )
+        fields = services.EDITABLE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
