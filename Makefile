@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/uvicorn photochanger.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
 

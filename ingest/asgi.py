@@ -18,6 +18,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
 from ingest.services import MB, close_idle_connections
+from photochanger import metrics
 from photochanger.runtime import load_runtime_settings
 from slots.models import Slot
 
@@ -70,14 +71,18 @@ class BodyLimitMiddleware:
             return await self.app(scope, _replay([_EMPTY_BODY], _never), send)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            return await _refuse(send, 413, "payload_too_large", "the body is over the limit")
+            return await _refuse(
+                scope, send, 413, "payload_too_large", "the body is over the limit"
+            )
         try:
             async with asyncio.timeout(settings.UPLOAD_READ_TIMEOUT_SECONDS):
                 messages = await _read_body(receive, limit)
         except TimeoutError:
-            return await _refuse(send, 408, "request_timeout", "the body arrived too slowly")
+            return await _refuse(scope, send, 408, "request_timeout", "the body arrived too slowly")
         if messages is None:
-            return await _refuse(send, 413, "payload_too_large", "the body is over the limit")
+            return await _refuse(
+                scope, send, 413, "payload_too_large", "the body is over the limit"
+            )
         return await self.app(scope, _replay(messages, receive), send)
 
 
@@ -143,7 +148,12 @@ async def _never():
     await asyncio.get_running_loop().create_future()
 
 
-async def _refuse(send, status: int, reason: str, detail: str) -> None:
+async def _refuse(scope, send, status: int, reason: str, detail: str) -> None:
+    match = _INGEST_PATH.match(scope["path"])
+    if match is not None:  # answered before Django: counted here, like the view's answers
+        metrics.observe_ingest(
+            slot_id=match["slot_id"], provider="", outcome="rejected", status_code=status, seconds=0
+        )
     body = json.dumps({"status": "error", "failure_reason": reason, "detail": detail}).encode()
     headers = [
         (b"content-type", b"application/json"),

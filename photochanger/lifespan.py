@@ -5,8 +5,10 @@ import contextlib
 
 import structlog
 from asgiref.sync import sync_to_async
+from django.urls import get_resolver
 
 from ingest.services import close_idle_connections, reconcile_overdue_jobs
+from photochanger import metrics
 from photochanger.loop_monitor import watch_event_loop
 from providers.http import close_client
 
@@ -18,6 +20,8 @@ async def on_startup() -> None:
     # Jobs a crashed or restarted worker left `processing` are closed before new work starts.
     closed = await sync_to_async(_reconcile)()
     log.info("startup.reconciled", overdue_jobs=closed)
+    # Importing every view now, not on the first requests, keeps that import off their clock.
+    get_resolver().url_patterns  # noqa: B018
     _background.append(asyncio.create_task(watch_event_loop()))
 
 
@@ -27,6 +31,7 @@ async def on_shutdown() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await close_client()
+    metrics.mark_worker_exited()
 
 
 def _reconcile() -> int:
