@@ -10,17 +10,10 @@ from django.db import transaction
 
 from ingest.passwords import set_ingest_password
 from photochanger.models import RuntimeSetting
-from photochanger.runtime import load_runtime_settings, set_runtime_setting
+from photochanger.runtime import SPECS, load_runtime_settings, set_runtime_setting
 
 # Settings staff edit as plain values; secrets go through their own write-only paths.
-PLAIN_SETTINGS = (
-    "sync_response_seconds",
-    "result_ttl_hours",
-    "max_upload_mb",
-    "per_slot_concurrency",
-    "per_provider_concurrency",
-    "hash_check",
-)
+PLAIN_SETTINGS = tuple(key for key, spec in SPECS.items() if not spec.secret)
 KEYED_PROVIDERS = ("gemini", "turbotext")
 MIN_INGEST_PASSWORD_LENGTH = 8
 

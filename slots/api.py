@@ -27,7 +27,7 @@ def get_slot(slot_id: str, slots: QuerySet[Slot] | None = None) -> Slot:
     return slot
 
 
-class SlotSummary(serializers.Serializer):
+class _SlotFields(serializers.Serializer):
     id = serializers.CharField()
     display_name = serializers.CharField()
     provider = serializers.CharField()
@@ -35,6 +35,9 @@ class SlotSummary(serializers.Serializer):
     is_active = serializers.BooleanField()
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
+
+
+class SlotSummary(_SlotFields):
     ingest_url = serializers.URLField()
     last_job_at = serializers.DateTimeField(allow_null=True)
     last_job_status = serializers.CharField(allow_null=True)
@@ -70,16 +73,9 @@ class RecentResult(serializers.Serializer):
         return reverse("public-preview", args=[job.job_id]) if job.result_is_live() else None
 
 
-class SlotDetail(serializers.Serializer):
+class SlotDetail(_SlotFields):
     """Expects the slot's template media prefetched, and `config` (RuntimeSettings) in context."""
 
-    id = serializers.CharField()
-    display_name = serializers.CharField()
-    provider = serializers.CharField()
-    operation = serializers.CharField()
-    is_active = serializers.BooleanField()
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True)
     settings = serializers.JSONField(source="settings_json")
     size_limit_mb = serializers.IntegerField(allow_null=True)
