@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps as django_apps
 
 # Staff clients and users for every app's tests.
-pytest_plugins = ["photochanger.tests.fixtures"]
+pytest_plugins = ["core.tests.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password"  # noqa: S105  (a throw-away local server)
 SETUP = """
 from slots.models import Slot
-from photochanger.runtime import set_runtime_setting
+from core.runtime import set_runtime_setting
 Slot.objects.filter(pk="slot-003").update(operation="passthrough", settings_json={})
 set_runtime_setting(key="per_slot_concurrency", value=100)
 set_runtime_setting(key="per_provider_concurrency", value={"local": 100})
@@ -149,7 +149,7 @@ def concurrent_phase(url: str, photo: bytes, log_path: Path) -> tuple[float, lis
 GEMINI_SETUP = """
 from slots.models import Slot
 Slot.objects.filter(pk="slot-006").update(
-    provider="gemini", operation="edit", settings_json={"prompt": "Put them on a beach"}
+    provider="gemini", operation="image_edit", settings_json={"prompt": "Put them on a beach"}
 )
 """
 

@@ -91,7 +91,7 @@ def main() -> None:
             job = ProviderJob(
                 job_id="bench",
                 slot_id="slot-001",
-                operation="edit",
+                operation="image_edit",
                 settings={"prompt": "Replace the background with a beach at sunset"},
                 photo=ImageInput(photo, "image/jpeg"),
                 api_key=FakeGemini.api_key,

@@ -8,7 +8,6 @@ limit, and a client that trickles its body gets 408 when the read deadline passe
 """
 
 import asyncio
-import json
 import re
 import tempfile
 
@@ -17,9 +16,11 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
-from ingest.services import MB, close_idle_connections
-from photochanger import metrics
-from photochanger.runtime import load_runtime_settings
+from core import metrics
+from core.db import close_idle_connections
+from core.errors import send_asgi_error
+from core.runtime import load_runtime_settings
+from media.images import MB
 from slots.models import Slot
 
 _INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>.+)$")
@@ -100,7 +101,7 @@ def _slot_body_limit(slot_id: str) -> int | None:
         slot = Slot.objects.filter(pk=slot_id, is_active=True).first()
         if slot is None:
             return None
-        return (slot.size_limit_mb or load_runtime_settings().max_upload_mb) * MB + ENVELOPE_BYTES
+        return slot.upload_limit_mb(load_runtime_settings()) * MB + ENVELOPE_BYTES
     finally:
         close_idle_connections()
 
@@ -154,12 +155,4 @@ async def _refuse(scope, send, status: int, reason: str, detail: str) -> None:
         metrics.observe_ingest(
             slot_id=match["slot_id"], provider="", outcome="rejected", status_code=status, seconds=0
         )
-    body = json.dumps({"status": "error", "failure_reason": reason, "detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        # The unread rest of the body makes the connection unusable for another request.
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_asgi_error(send, status, reason, detail)

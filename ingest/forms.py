@@ -7,7 +7,7 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
-from ingest.services import IngestError
+from ingest.errors import IngestError
 
 
 @dataclass(frozen=True)

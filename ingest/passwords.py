@@ -14,8 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 
-from photochanger.runtime import set_runtime_setting
+from core.runtime import INGEST_PASSWORD_KEY, set_runtime_setting
+
+MIN_LENGTH = 8
 
 _CACHE_SIZE = 256
 _outcomes: OrderedDict[bytes, bool] = OrderedDict()
@@ -25,8 +28,16 @@ _in_flight: dict[bytes, Future] = {}
 _kdf_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-password")
 
 
+def validate_ingest_password(raw: str) -> None:
+    # Booth operators type it into DSLR Remote Pro: long enough, and no invisible spaces.
+    if len(raw) < MIN_LENGTH or raw != raw.strip():
+        raise ValidationError(f"use at least {MIN_LENGTH} characters, without spaces at the ends")
+
+
 def set_ingest_password(*, raw: str, user=None) -> None:
-    set_runtime_setting(key="ingest_password_hash", value=make_password(raw), user=user)
+    """Store a new ingest password (hashed); ValidationError when it breaks the rule."""
+    validate_ingest_password(raw)
+    set_runtime_setting(key=INGEST_PASSWORD_KEY, value=make_password(raw), user=user)
 
 
 async def acheck_ingest_password(raw: str, stored_hash: str) -> bool:

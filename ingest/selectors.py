@@ -1,71 +1,81 @@
-"""Reads behind the public job and result links; they reconcile and expire lazily."""
+"""Reads of jobs for the staff pages, the staff API and the public gallery; they change nothing.
+
+Each is a fixed number of queries whatever the number of slots or jobs: they lean on the
+(slot, started_at) and (status, started_at) indexes of JobHistory.
+"""
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ingest.models import JobHistory
-from ingest.services import reconcile_overdue_jobs
 from media.models import MediaObject
-from media.services import delete_media
-from photochanger.runtime import load_runtime_settings
+from slots.models import Slot
 
-EXPIRED = object()
-
-
-def _parse_id(job_id: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(job_id)
-    except ValueError:
-        return None
+Status = JobHistory.Status
+RECENT_RESULTS = 10
 
 
-def visible_job(job_id: str) -> JobHistory | None:
-    """The job, unless unknown or past its TTL (failed jobs count from their start)."""
-    job_uuid = _parse_id(job_id)
-    job = JobHistory.objects.filter(pk=job_uuid).first() if job_uuid else None
-    if job is None:
-        return None
-    if job.status == JobHistory.Status.PROCESSING:
-        reconcile_overdue_jobs()
-        job.refresh_from_db()
-    ttl = timedelta(hours=load_runtime_settings().result_ttl_hours)
-    visible_until = job.result_expires_at or job.started_at + ttl
-    return job if visible_until > timezone.now() else None
+@dataclass(frozen=True)
+class SlotActivity:
+    last_job_at: datetime | None
+    last_status: str | None
+    in_flight: int
+
+    @property
+    def failing(self) -> bool:
+        return self.last_status in (Status.FAILED, Status.TIMEOUT)
 
 
-def result_media(job_id: str, *, preview: bool) -> MediaObject | object | None:
-    """The live result (or preview) file of a job, EXPIRED once its TTL passed, else None.
+def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, SlotActivity]]:
+    """All slots with their latest job and running jobs, in one query."""
+    latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
+    slots = Slot.objects.annotate(
+        last_job_at=Subquery(latest.values("started_at")[:1]),
+        last_status=Subquery(latest.values("status")[:1]),
+        in_flight=_count_of(_running(now or timezone.now()).filter(slot=OuterRef("pk"))),
+    )
+    return [
+        (slot, SlotActivity(slot.last_job_at, slot.last_status, slot.in_flight)) for slot in slots
+    ]
 
-    An expired file is deleted here, at the first read after expiry, so a link stops working
-    on time even when the periodic cleanup has not run yet.
-    """
-    job_uuid = _parse_id(job_id)
-    if job_uuid is None:
-        return None
+
+def recent_jobs(*, slot_id: str, limit: int = RECENT_RESULTS) -> QuerySet[JobHistory]:
+    return JobHistory.objects.filter(slot_id=slot_id).order_by("-started_at")[:limit]
+
+
+def gallery_jobs(*, slot_id: str, now: datetime | None = None) -> QuerySet[JobHistory]:
+    """The public gallery: the latest results of booth uploads still within their TTL."""
+    return (
+        JobHistory.objects.with_live_result(now)
+        .filter(slot_id=slot_id, source=JobHistory.Source.INGEST)
+        .order_by("-started_at")[:RECENT_RESULTS]
+    )
+
+
+def job(job_id: uuid.UUID) -> JobHistory | None:
+    return JobHistory.objects.filter(pk=job_id).first()
+
+
+def result_file(job_id: uuid.UUID, *, preview: bool) -> MediaObject | None:
+    """The newest result (or preview) row of a job, cleaned or not."""
     kind = MediaObject.Kind.PREVIEW if preview else MediaObject.Kind.RESULT
-    media = MediaObject.objects.filter(job_id=job_uuid, kind=kind).order_by("-created_at").first()
-    if media is None:
-        return None
-    if media.cleaned_at is not None:
-        return EXPIRED
-    if media.is_expired():
-        delete_media(list(MediaObject.objects.filter(job_id=job_uuid, cleaned_at__isnull=True)))
-        return EXPIRED
-    return media
+    return MediaObject.objects.filter(job_id=job_id, kind=kind).order_by("-created_at").first()
 
 
-def provider_input(media_id: str) -> MediaObject | object | None:
-    """A published provider input, EXPIRED after its job's deadline (deleted at that read)."""
-    media_uuid = _parse_id(media_id)
-    kind = MediaObject.Kind.PROVIDER_INPUT
-    media = MediaObject.objects.filter(pk=media_uuid, kind=kind).first() if media_uuid else None
-    if media is None:
-        return None
-    if media.cleaned_at is not None:
-        return EXPIRED
-    if media.is_expired():
-        delete_media([media])
-        return EXPIRED
-    return media
+def provider_input(media_id: uuid.UUID) -> MediaObject | None:
+    return MediaObject.objects.filter(pk=media_id, kind=MediaObject.Kind.PROVIDER_INPUT).first()
+
+
+def _running(now: datetime) -> QuerySet[JobHistory]:
+    # A `processing` row past its deadline lost its worker; it is not work in flight.
+    return JobHistory.objects.filter(status=Status.PROCESSING, deadline_at__gt=now)
+
+
+def _count_of(jobs: QuerySet) -> Coalesce:
+    counted = jobs.order_by().values("slot").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))

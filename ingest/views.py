@@ -1,31 +1,34 @@
+"""The booth's endpoint, the staff test run, and the public links to jobs and results."""
+
 import asyncio
 import time
 import uuid
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
-from ingest import selectors
+from core import metrics
+from core.auth import astaff_only
+from core.db import release_db_connections
+from core.errors import error_response
+from core.links import provider_media_base, public_url
+from core.runtime import aload_runtime_settings
+from ingest import results
+from ingest.errors import IngestError
 from ingest.forms import read_upload_form
+from ingest.jobs import IngestResult
 from ingest.models import JobHistory
 from ingest.passwords import acheck_ingest_password
-from ingest.services import (
-    IngestError,
-    IngestResult,
-    get_active_slot,
-    process_photo,
-    release_db_connections,
-)
+from ingest.pipeline import get_active_slot, process_photo
+from ingest.selectors import gallery_jobs
 from media.images import EXTENSIONS
+from media.models import MediaObject
 from media.services import read_file
-from photochanger import metrics
-from photochanger.runtime import aload_runtime_settings
+from slots.models import Slot
 
 # Text fields a booth sends that are not kept in job metadata.
 _NOT_METADATA = {"password"}
@@ -54,10 +57,10 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             claimed_hash=form.fields["hash"],
             metadata={k: v for k, v in form.fields.items() if k not in _NOT_METADATA},
             idempotency_key=request.headers.get("Idempotency-Key", ""),
-            public_base_url=_public_media_base(request),
+            public_base_url=provider_media_base(request),
         )
     except IngestError as error:
-        response, outcome = error_response(error), _outcome(error)
+        response, outcome = error.response(), _outcome(error)
     else:
         response, outcome = image_response(request, result), JobHistory.Status.DONE
     metrics.observe_ingest(
@@ -80,7 +83,7 @@ def _outcome(error: IngestError) -> str:
 @require_POST
 async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
     """The staff UI's «Протестировать конфигурацию»: the ingest pipeline without the password."""
-    denied = await _staff_only(request)
+    denied = await astaff_only(request)
     if denied is not None:
         return denied
     try:
@@ -92,18 +95,18 @@ async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
             source=JobHistory.Source.UI_TEST,
             config=await aload_runtime_settings(),
             metadata={"requested_by": request.user.get_username()},
-            public_base_url=_public_media_base(request),
+            public_base_url=provider_media_base(request),
         )
     except IngestError as error:
-        return error_response(error)
+        return error.response()
     return image_response(request, result)
 
 
 @require_GET
 async def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
-    job = await sync_to_async(selectors.visible_job)(job_id)
+    job = await sync_to_async(results.visible_job)(job_id)
     if job is None:
-        return _error(404, "job_not_found", "no such job, or it is past its TTL")
+        return error_response(404, "job_not_found", "no such job, or it is past its TTL")
     return JsonResponse(
         {
             "job_id": str(job.job_id),
@@ -130,11 +133,11 @@ async def public_preview(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
-    found = await sync_to_async(selectors.result_media)(job_id, preview=preview)
-    if found is selectors.EXPIRED:
-        return _error(410, "result_expired", "the result has expired and was deleted")
-    if found is None:
-        return _error(404, "result_not_found", "no result for this job")
+    found = await sync_to_async(results.result_media)(job_id, preview=preview)
+    if found is results.EXPIRED:
+        return error_response(410, "result_expired", "the result has expired and was deleted")
+    if not isinstance(found, MediaObject):
+        return error_response(404, "result_not_found", "no result for this job")
     filename = f"{job_id}{'-preview' if preview else ''}.{EXTENSIONS[found.mime]}"
     disposition = "inline" if preview else "attachment"
     return await _file_response(
@@ -149,21 +152,27 @@ async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
 @require_GET
 async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
     """An input published for a provider that downloads it; gone after the job's deadline."""
-    found = await sync_to_async(selectors.provider_input)(media_id)
-    if found is selectors.EXPIRED:
-        return _error(410, "media_expired", "this link was valid until the job's deadline")
-    if found is None:
-        return _error(404, "media_not_found", "no such media")
+    found = await sync_to_async(results.provider_input)(media_id)
+    if found is results.EXPIRED:
+        return error_response(410, "media_expired", "this link was valid until the job's deadline")
+    if not isinstance(found, MediaObject):
+        return error_response(404, "media_not_found", "no such media")
     return await _file_response(found, **{"Cache-Control": "no-store"})
 
 
-async def _file_response(media, **headers: str) -> HttpResponse:
+async def _file_response(media: MediaObject, **headers: str) -> HttpResponse:
     data = await asyncio.to_thread(read_file, media.path)
     return HttpResponse(data, content_type=media.mime, headers=headers)
 
 
-def _public_media_base(request: HttpRequest) -> str:
-    return settings.PUBLIC_MEDIA_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+def gallery(request: HttpRequest, slot_id: str) -> HttpResponse:
+    """Public: the slot's latest results still within their TTL (ids are unguessable)."""
+    slot = Slot.objects.filter(pk=slot_id).first()
+    if slot is None:
+        raise Http404("no such slot")
+    return render(
+        request, "ingest/gallery.html", {"slot": slot, "jobs": gallery_jobs(slot_id=slot.pk)}
+    )
 
 
 def image_response(request: HttpRequest, result: IngestResult) -> HttpResponse:
@@ -176,47 +185,4 @@ def image_response(request: HttpRequest, result: IngestResult) -> HttpResponse:
 
 
 def result_url(request: HttpRequest, job_id: uuid.UUID) -> str:
-    path = f"/public/results/{job_id}"
-    if settings.PUBLIC_BASE_URL:
-        return settings.PUBLIC_BASE_URL + path
-    return request.build_absolute_uri(path)
-
-
-def error_response(error: IngestError) -> JsonResponse:
-    extra = {"job_id": str(error.job_id)} if error.job_id else {}
-    response = _error(error.status, error.reason, error.detail, **extra)
-    if error.job_id:
-        response["X-Job-Id"] = str(error.job_id)
-    if error.retry_after is not None:
-        response["Retry-After"] = str(error.retry_after)
-    return response
-
-
-def _error(status: int, reason: str, detail: str, **extra: str) -> JsonResponse:
-    body = {"status": "error", "failure_reason": reason, "detail": detail, **extra}
-    return JsonResponse(body, status=status)
-
-
-async def _staff_only(request: HttpRequest) -> JsonResponse | None:
-    """Staff by JWT bearer token (scripts) or by session with a CSRF token (the staff pages)."""
-    if request.headers.get("Authorization", "").startswith("Bearer "):
-        try:
-            user, _ = await sync_to_async(JWTAuthentication().authenticate)(request)
-        except (InvalidToken, AuthenticationFailed):
-            return _error(401, "not_authenticated", "invalid or expired token")
-    else:
-        user = await request.auser()
-        if user.is_authenticated and await _csrf_rejects(request):
-            return _error(403, "csrf_failed", "missing or wrong CSRF token")
-    if not user.is_authenticated:
-        return _error(401, "not_authenticated", "log in as staff")
-    if not user.is_staff:
-        return _error(403, "forbidden", "staff only")
-    request.user = user
-    return None
-
-
-async def _csrf_rejects(request: HttpRequest) -> bool:
-    # The check may read the multipart body, so it runs where parsing cannot block the loop.
-    check = CsrfViewMiddleware(lambda r: None).process_view
-    return await sync_to_async(check, thread_sensitive=False)(request, None, (), {}) is not None
+    return public_url(request, reverse("public-result", args=[job_id]))

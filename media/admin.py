@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from media.models import MediaObject
 from media.services import delete_media
-from slots.services import remove_template_media
 
 
 class ExpiredFilter(admin.SimpleListFilter):
@@ -54,13 +53,17 @@ class MediaObjectAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Удалить файлы сейчас"))
     def delete_files_now(self, request: HttpRequest, queryset: QuerySet[MediaObject]) -> None:
-        live = list(queryset.live())
-        for media in live:
-            if media.kind == MediaObject.Kind.TEMPLATE:  # detached too: its slot gets a new version
-                remove_template_media(media=media, user=request.user)
-        delete_media([media for media in live if media.kind != MediaObject.Kind.TEMPLATE])
+        # Templates belong to their slot: they are removed there, which also moves its version.
+        live = list(queryset.live().exclude(kind=MediaObject.Kind.TEMPLATE))
+        delete_media(live)
         message = _("Удалено файлов: %(files)d, освобождено %(size)s") % {
             "files": len(live),
             "size": filesizeformat(sum(media.size_bytes for media in live)),
         }
         self.message_user(request, message, messages.SUCCESS)
+        if queryset.live().filter(kind=MediaObject.Kind.TEMPLATE).exists():
+            self.message_user(
+                request,
+                _("Шаблоны удаляются на странице слота (раздел «Слоты»)."),
+                messages.WARNING,
+            )

@@ -1,72 +1,28 @@
-"""Staff uploads: slot template images and temporary files; the manual media cleanup.
+"""Staff API for stored media as a whole, and the upload helpers other apps' APIs share."""
 
-The views are sync DRF views, so Django runs them in a worker thread: decoding an upload here
-never blocks the event loop.
-"""
-
-import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse
-from django.urls import reverse
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import ApiError
+from core.runtime import load_runtime_settings
 from media import images
 from media.cleanup import cleanup_media
-from media.models import MediaObject
-from media.uploads import UploadTooLarge, check_upload_size, store_image
-from photochanger.api_errors import ApiError, errors
-from photochanger.runtime import load_runtime_settings
-from slots import services as slot_services
-from slots.api import CleanupReport, get_slot
-from slots.models import SlotTemplateMedia
+from media.uploads import UploadTooLarge, check_upload_size
 
 
-class TemplateUpload(serializers.Serializer):
-    slot_id = serializers.CharField()
-    role = serializers.ChoiceField(SlotTemplateMedia.Role.choices, default="style")
-    file = serializers.FileField()
+class CleanupReport(serializers.Serializer):
+    files = serializers.IntegerField()
+    bytes = serializers.IntegerField()
+    seconds = serializers.FloatField()
 
 
-class TemplateRegistered(serializers.Serializer):
-    id = serializers.UUIDField()
-    slot_id = serializers.CharField()
-    role = serializers.CharField()
-    position = serializers.IntegerField()
-    mime = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    url = serializers.CharField()
-    slot_version = serializers.IntegerField()
-
-
-class TemplateRemoved(serializers.Serializer):
-    id = serializers.UUIDField()
-    slot_version = serializers.IntegerField()
-
-
-class TemporaryUpload(serializers.Serializer):
-    file = serializers.FileField()
-    slot_id = serializers.CharField(required=False, default="")
-
-
-class TemporaryRegistered(serializers.Serializer):
-    id = serializers.UUIDField()
-    kind = serializers.CharField()
-    mime = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-
-
-def _valid_upload(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+def valid_upload(serializer_class: type[serializers.Serializer], request: Request) -> dict:
     """The parsed form, with its file read once it is known to be within the upload limit."""
     form = serializer_class(data=request.data)
     form.is_valid(raise_exception=True)
@@ -79,7 +35,7 @@ def _valid_upload(serializer_class: type[serializers.Serializer], request: Reque
 
 
 @contextmanager
-def _image_errors():
+def image_errors() -> Iterator[None]:
     """Refuse bad images as ingest does: 415 for other formats, 400 for broken ones."""
     try:
         yield
@@ -87,82 +43,6 @@ def _image_errors():
         raise ApiError(415, "unsupported_media_type", str(error)) from error
     except images.InvalidImage as error:
         raise ApiError(400, "invalid_image", str(error)) from error
-
-
-def _template(media_id: str) -> MediaObject:
-    try:
-        media = MediaObject.objects.live().filter(pk=uuid.UUID(media_id)).first()
-    except ValueError:
-        media = None
-    if media is None or media.kind != MediaObject.Kind.TEMPLATE:
-        raise ApiError(404, "media_not_found", "no such template image")
-    return media
-
-
-class TemplateMediaRegisterView(APIView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": TemplateUpload},
-        responses={201: TemplateRegistered, **errors(400, 404, 413, 415)},
-    )
-    def post(self, request: Request) -> Response:
-        form = _valid_upload(TemplateUpload, request)
-        slot = get_slot(form["slot_id"])
-        with _image_errors():
-            link = slot_services.add_template_media(
-                slot=slot, data=form["file"], role=form["role"], user=request.user
-            )
-        body = {
-            "id": link.media.pk,
-            "slot_id": slot.pk,
-            "role": link.role,
-            "position": link.position,
-            "mime": link.media.mime,
-            "size_bytes": link.media.size_bytes,
-            "url": reverse("api-template-media", args=[link.media.pk]),
-            "slot_version": slot.version,
-        }
-        return Response(TemplateRegistered(body).data, status=201)
-
-
-class TemplateMediaView(APIView):
-    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(404)})
-    def get(self, request: Request, media_id: str) -> FileResponse:
-        media = _template(media_id)
-        response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
-
-    @extend_schema(responses={200: TemplateRemoved, **errors(404)})
-    def delete(self, request: Request, media_id: str) -> Response:
-        media = _template(media_id)
-        slot = slot_services.remove_template_media(media=media, user=request.user)
-        return Response(TemplateRemoved({"id": media.pk, "slot_version": slot.version}).data)
-
-
-class MediaRegisterView(APIView):
-    """A temporary upload (e.g. a test photo kept for a while); deleted by the TTL cleanup."""
-
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": TemporaryUpload},
-        responses={201: TemporaryRegistered, **errors(400, 404, 413, 415)},
-    )
-    def post(self, request: Request) -> Response:
-        form = _valid_upload(TemporaryUpload, request)
-        slot_id = get_slot(form["slot_id"]).pk if form["slot_id"] else ""
-        ttl = timedelta(hours=load_runtime_settings().result_ttl_hours)
-        with _image_errors():
-            media = store_image(
-                data=form["file"],
-                folder=f"uploads/{slot_id or 'shared'}",
-                kind=MediaObject.Kind.TEST_UPLOAD,
-                slot_id=slot_id,
-                expires_at=timezone.now() + ttl,
-            )
-        return Response(TemporaryRegistered(media).data, status=201)
 
 
 class MediaCleanupView(APIView):

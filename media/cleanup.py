@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core import metrics
 from media.models import MediaObject
 from media.services import delete_media, delete_stored_files
-from photochanger import metrics
 
 log = structlog.get_logger(__name__)
 

@@ -3,23 +3,20 @@
 Nothing a client or a provider sent is stored or served as is: bytes are sniffed by content,
 fully decoded under a pixel cap (Pillow's verify() lets truncated files and polyglots through),
 and re-encoded without metadata. All functions here are CPU-bound: call them through
-`run_image_work` so the event loop never runs them.
+`core.cpu.run_cpu` so the event loop never runs them.
 """
 
-import asyncio
 import io
 import re
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 
-from django.conf import settings
 from PIL import Image, ImageOps
 
 JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
 EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp"}
 _PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP"}
+MB = 1024 * 1024
 MAX_PIXELS = 50_000_000
 PREVIEW_SIDE = 512
 # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make the warning an error.
@@ -204,19 +201,3 @@ def _flatten(image: Image.Image) -> Image.Image:
         background.info = image.info
         return background
     return image.convert("RGB")
-
-
-_executor: ThreadPoolExecutor | None = None
-
-
-async def run_image_work(function, *args, **kwargs):
-    """Run CPU-bound image work on a small dedicated pool.
-
-    The pool is as wide as IMAGE_WORKERS, so at most that many images are decoded at once:
-    that bounds both CPU contention and the memory spent on pixels under load.
-    """
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(settings.IMAGE_WORKERS, thread_name_prefix="images")
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor, partial(function, *args, **kwargs))

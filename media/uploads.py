@@ -1,7 +1,7 @@
 """Images staff upload (slot templates, temporary files): checked like ingest input, then stored.
 
 Sync code: call it from a sync view (Django runs those in a thread) or through
-`media.images.run_image_work`; decoding never runs on the event loop.
+`core.cpu.run_cpu`; decoding never runs on the event loop.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ class UploadTooLarge(Exception):
 
 
 def check_upload_size(*, size_bytes: int, limit_mb: int) -> None:
-    if size_bytes > limit_mb * 1_048_576:
+    if size_bytes > limit_mb * images.MB:
         raise UploadTooLarge(f"the file is over the {limit_mb} MB limit")
 
 

@@ -1,7 +1,9 @@
 """Error pages: machine clients (booths, scripts) get JSON, people get HTML."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+
+from core.errors import error_response
 
 _JSON_PREFIXES = ("/api/", "/ingest/", "/public/results/", "/public/provider-media/")
 
@@ -10,20 +12,14 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(_JSON_PREFIXES)
 
 
-def _json(status: int, reason: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {"status": "error", "failure_reason": reason, "detail": detail}, status=status
-    )
-
-
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _wants_json(request):
         return defaults.page_not_found(request, exception)
     reason = "result_not_found" if request.path.startswith("/public/results/") else "not_found"
-    return _json(404, reason, "no such resource")
+    return error_response(404, reason, "no such resource")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if not _wants_json(request):
         return defaults.server_error(request)
-    return _json(500, "internal_error", "unexpected error")
+    return error_response(500, "internal_error", "unexpected error")

@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from photochanger.runtime import RuntimeSettings, aload_runtime_settings
+from core.runtime import RuntimeSettings, aload_runtime_settings
 from providers.registry import DRIVERS, get_driver
 
 log = structlog.get_logger(__name__)

@@ -7,9 +7,10 @@ import structlog
 from asgiref.sync import sync_to_async
 from django.urls import get_resolver
 
-from ingest.services import close_idle_connections, reconcile_overdue_jobs
-from photochanger import metrics
-from photochanger.loop_monitor import watch_event_loop
+from core import metrics
+from core.db import close_idle_connections
+from core.loop_monitor import watch_event_loop
+from ingest.jobs import reconcile_overdue_jobs
 from providers.http import close_client
 
 log = structlog.get_logger(__name__)

@@ -7,7 +7,7 @@ from pathlib import Path
 import environ
 import structlog
 
-from photochanger.logging import shared_processors
+from core.logging import shared_processors
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,19 +52,20 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_prometheus",
     "servestatic",
-    # Before photochanger: its login-failure log reads the lockout flag axes sets.
+    # Before core: its login-failure log reads the lockout flag axes sets.
     "axes",
-    "photochanger",
+    "core",
     "media",
     "slots",
     "ingest",
     "stats",
+    "photochanger",
 ]
 
 MIDDLEWARE = [
     # First and (almost) last: django-prometheus times the whole middleware stack and the view.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "photochanger.logging.RequestIdMiddleware",
+    "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -180,7 +181,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 # --- PhotoChanger ---------------------------------------------------------------------------
-# Defaults of the runtime settings that staff can change in the database (photochanger.runtime).
+# Defaults of the runtime settings that staff can change in the database (core.runtime).
 RESULT_TTL_HOURS = env.int("RESULT_TTL_HOURS", default=72)
 SYNC_RESPONSE_SECONDS = env.int("SYNC_RESPONSE_SECONDS", default=48)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=15)
@@ -234,7 +235,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
-    "EXCEPTION_HANDLER": "photochanger.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -256,8 +257,8 @@ AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "photochanger.auth.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "photochanger.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Staff accounts (password hashes) for `manage.py create_staff_from_secrets`; never committed.
@@ -271,7 +272,7 @@ LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"main": {"()": "photochanger.logging.formatter", "json": LOG_JSON}},
+    "formatters": {"main": {"()": "core.logging.formatter", "json": LOG_JSON}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

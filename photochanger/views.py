@@ -1,47 +1,33 @@
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
+"""Endpoints for operators and their tools: health probes and Prometheus metrics."""
 
-from photochanger.auth import staff_page
-from photochanger.runtime import SYNC_RESPONSE_BOUNDS
-from photochanger.services import describe_settings
-from slots.models import Slot
-from stats.selectors import WINDOW_CHOICES
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
-HASH_CHECK_LABELS = [
-    ("warn", _("сверять и предупреждать")),
-    ("enforce", _("отклонять несовпадение (400)")),
-    ("off", _("не проверять")),
-]
+from core.metrics import render_metrics
+from media.metrics import StoredMediaCollector
+from photochanger.health import check_health
 
-WINDOW_LABELS = list(
-    zip(
-        WINDOW_CHOICES,
-        [_("15 минут"), _("1 час"), _("3 часа"), _("6 часов"), _("24 часа"), _("7 дней")],
-        strict=True,
+
+@never_cache
+@require_GET
+async def healthz(request: HttpRequest) -> JsonResponse:
+    health = await check_health()
+    return JsonResponse(
+        {"status": health.status, "checks": health.checks}, status=health.http_status
     )
-)
 
 
-class LoginPage(auth_views.LoginView):
-    # The admin's form: it refuses accounts without staff rights, which no page would admit.
-    authentication_form = AdminAuthenticationForm
-    template_name = "registration/login.html"
+@never_cache
+@require_GET
+async def liveness(request: HttpRequest) -> JsonResponse:
+    """The process answers; touches nothing else, so a slow database never restarts it."""
+    return JsonResponse({"status": "ok"})
 
 
-@staff_page
-def settings_page(request: HttpRequest) -> HttpResponse:
-    context = {
-        "current": describe_settings(),
-        "sync_bounds": SYNC_RESPONSE_BOUNDS,
-        "hash_modes": HASH_CHECK_LABELS,
-    }
-    return render(request, "photochanger/settings.html", context)
-
-
-@staff_page
-def stats_page(request: HttpRequest) -> HttpResponse:
-    context = {"windows": WINDOW_LABELS, "slots": Slot.objects.only("id", "display_name")}
-    return render(request, "photochanger/stats.html", context)
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    # Sync: the scrape reads the database for the stored-media figures.
+    body = render_metrics(StoredMediaCollector())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

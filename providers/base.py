@@ -8,6 +8,7 @@ that come back before anything is stored or served.
 import io
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -91,12 +92,34 @@ def checked_result(data: bytes) -> ProviderResult:
     return ProviderResult(data=data, mime=RESULT_FORMATS[format_])
 
 
+@dataclass(frozen=True)
+class Operation:
+    """What a slot may ask a driver to do, as staff see it."""
+
+    label: str
+    hint: str = ""
+    # Template roles the operation needs (at least one template with one of them); () = none.
+    template_roles: tuple[str, ...] = ()
+
+
 class ProviderDriver(ABC):
+    """A provider adapter and, in its class attributes, every fact about the provider.
+
+    Slots, settings, limits, the staff pages and the admin all derive from these: adding a
+    provider is its module, one line in `providers.registry`, and its tests.
+    """
+
     name: ClassVar[str]
-    operations: ClassVar[tuple[str, ...]]
+    label: ClassVar[str]
+    # Operation id (stored in Slot.operation) -> what it is.
+    operations: ClassVar[Mapping[str, Operation]]
     # JSON Schema for Slot.settings_json of slots that use this driver.
     settings_schema: ClassVar[dict[str, Any]]
+    # The settings key that holds the text prompt, for drivers that take one.
+    prompt_setting: ClassVar[str | None] = None
     requires_api_key: ClassVar[bool] = True
+    # Concurrent calls per provider across all workers, until staff set another limit.
+    default_concurrency: ClassVar[int] = 4
     # True when the provider downloads inputs by URL (ingest then publishes them).
     needs_public_urls: ClassVar[bool] = False
     # True only for in-process drivers whose bytes are built from validated input: ingest then

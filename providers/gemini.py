@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from providers import http
@@ -29,6 +30,7 @@ from providers.base import (
     QUOTA,
     SAFETY_BLOCKED,
     ImageInput,
+    Operation,
     ProviderDriver,
     ProviderError,
     ProviderJob,
@@ -64,7 +66,15 @@ class _Retryable(ProviderError):
 
 class GeminiDriver(ProviderDriver):
     name = "gemini"
-    operations = ("edit",)
+    label = "Gemini"
+    operations = {
+        "image_edit": Operation(
+            _("Редактирование по промпту"),
+            _("Gemini меняет фото по текстовому описанию; шаблоны — дополнительные образцы."),
+        ),
+    }
+    prompt_setting = "prompt"
+    default_concurrency = 10
     settings_schema = {
         "type": "object",
         "properties": {

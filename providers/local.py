@@ -7,9 +7,17 @@ import asyncio
 import io
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageOps
 
-from providers.base import BAD_RESPONSE, ProviderDriver, ProviderError, ProviderJob, ProviderResult
+from providers.base import (
+    BAD_RESPONSE,
+    Operation,
+    ProviderDriver,
+    ProviderError,
+    ProviderJob,
+    ProviderResult,
+)
 
 FILTERS = ("sepia", "mono", "warm", "cool", "vivid")
 FRAME_ROLES = ("overlay", "frame")
@@ -17,8 +25,16 @@ FRAME_ROLES = ("overlay", "frame")
 
 class LocalDriver(ProviderDriver):
     name = "local"
-    operations = ("filter", "frame", "passthrough")
+    label = _("Локальный (офлайн)")
+    operations = {
+        "filter": Operation(_("Цветовой фильтр"), _("Сепия, ч/б, тёплый, холодный, яркий.")),
+        "frame": Operation(
+            _("Рамка"), _("Накладывает шаблон-рамку (роль «наложение») или рисует кант.")
+        ),
+        "passthrough": Operation(_("Без изменений"), _("Возвращает фото как есть.")),
+    }
     requires_api_key = False
+    default_concurrency = 4
     trusted_output = True
     settings_schema = {
         "type": "object",

@@ -1,12 +1,12 @@
+"""The providers PhotoChanger knows: one line each. Everything else derives from this."""
+
 from providers.base import ProviderDriver
 from providers.gemini import GeminiDriver
 from providers.local import LocalDriver
 from providers.turbotext import TurbotextDriver
 
 DRIVERS: dict[str, type[ProviderDriver]] = {
-    LocalDriver.name: LocalDriver,
-    GeminiDriver.name: GeminiDriver,
-    TurbotextDriver.name: TurbotextDriver,
+    driver.name: driver for driver in (LocalDriver, GeminiDriver, TurbotextDriver)
 }
 
 _instances: dict[str, ProviderDriver] = {}
@@ -17,3 +17,12 @@ def get_driver(name: str) -> ProviderDriver:
     if name not in _instances:
         _instances[name] = DRIVERS[name]()
     return _instances[name]
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    return [(name, str(driver.label)) for name, driver in DRIVERS.items()]
+
+
+def keyed_providers() -> list[str]:
+    """Providers that need an API key, in registry order."""
+    return [name for name, driver in DRIVERS.items() if driver.requires_api_key]

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import structlog
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from providers import http
 from providers.base import (
@@ -24,6 +25,7 @@ from providers.base import (
     PROVIDER_UNCONFIGURED,
     QUOTA,
     SAFETY_BLOCKED,
+    Operation,
     ProviderDriver,
     ProviderError,
     ProviderJob,
@@ -37,6 +39,12 @@ log = structlog.get_logger(__name__)
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_RESULT_BYTES = 50 * 1024 * 1024
 PING_SECONDS = 5
+# The brief's operation ids and the Turbotext method behind each.
+METHODS = {
+    "style_transfer": "mix_images",
+    "image_edit": "generate_image2image",
+    "identity_transfer": "deepfake_photo",
+}
 # Slot settings each method sends, besides the image links.
 METHOD_FIELDS = {
     # Style transfer: the photo (url_image_target) restyled after a template (url).
@@ -57,7 +65,25 @@ METHOD_FIELDS = {
 
 class TurbotextDriver(ProviderDriver):
     name = "turbotext"
-    operations = tuple(METHOD_FIELDS)
+    label = "Turbotext"
+    operations = {
+        "style_transfer": Operation(
+            _("Перенос стиля (микс фото)"),
+            _("Фото гостя в стиле шаблона с ролью «стиль»."),
+            template_roles=("style",),
+        ),
+        "image_edit": Operation(
+            _("Замена объекта или фона"),
+            _("Меняет фон или предметы на фото по текстовому описанию."),
+        ),
+        "identity_transfer": Operation(
+            _("Замена лица"),
+            _("Лицо гостя переносится в сцену-шаблон с ролью «референс»."),
+            template_roles=("reference",),
+        ),
+    }
+    prompt_setting = "content"
+    default_concurrency = 5
     needs_public_urls = True
     settings_schema = {
         "type": "object",
@@ -105,26 +131,30 @@ class TurbotextDriver(ProviderDriver):
 
 def create_form(job: ProviderJob) -> dict[str, str]:
     """The create_queue fields for the slot's method; PROVIDER_UNCONFIGURED when any is missing."""
-    if job.operation not in METHOD_FIELDS:
-        raise ProviderError(PROVIDER_UNCONFIGURED, f"Turbotext has no method {job.operation!r}")
+    method = _method(job)
     if not job.photo.url:
         raise ProviderError(
             PROVIDER_UNCONFIGURED, "photo has no public link: set PUBLIC_MEDIA_BASE_URL"
         )
     form = {
         name: _form_value(job.settings[name])
-        for name in METHOD_FIELDS[job.operation]
+        for name in METHOD_FIELDS[method]
         if name in job.settings
     }
-    if job.operation == "generate_image2image":
+    if method == "generate_image2image":
         if not job.settings.get("content"):
-            raise ProviderError(PROVIDER_UNCONFIGURED, "generate_image2image needs a prompt")
+            raise ProviderError(PROVIDER_UNCONFIGURED, "image_edit needs a prompt")
         return {**form, "url": job.photo.url}
-    if job.operation == "mix_images":
-        style = _template(job, preferred_role="style")
-        return {**form, "url_image_target": job.photo.url, "url": style.url}
-    scene = _template(job)
-    return {**form, "url": scene.url, "url_image_target": job.photo.url}
+    template = _template(job)
+    if method == "mix_images":
+        return {**form, "url_image_target": job.photo.url, "url": template.url}
+    return {**form, "url": template.url, "url_image_target": job.photo.url}
+
+
+def _method(job: ProviderJob) -> str:
+    if job.operation not in METHODS:
+        raise ProviderError(PROVIDER_UNCONFIGURED, f"Turbotext has no operation {job.operation!r}")
+    return METHODS[job.operation]
 
 
 def _form_value(value: Any) -> str:
@@ -134,17 +164,19 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
-def _template(job: ProviderJob, *, preferred_role: str = "") -> TemplateImage:
-    linked = [t for t in job.templates if t.url]
-    if not linked:
-        raise ProviderError(PROVIDER_UNCONFIGURED, f"{job.operation} needs a template image")
-    return next((t for t in linked if t.role == preferred_role), linked[0])
+def _template(job: ProviderJob) -> TemplateImage:
+    roles = TurbotextDriver.operations[job.operation].template_roles
+    template = next((t for t in job.templates if t.url and t.role in roles), None)
+    if template is None:
+        wanted = " or ".join(roles)
+        raise ProviderError(PROVIDER_UNCONFIGURED, f"{job.operation} needs a {wanted} template")
+    return template
 
 
 async def _call(job: ProviderJob, form: dict[str, str]) -> dict[str, Any]:
     reply = await http.send(
         "POST",
-        f"{settings.TURBOTEXT_BASE_URL}/api_ai/{job.operation}",
+        f"{settings.TURBOTEXT_BASE_URL}/api_ai/{_method(job)}",
         data=form,
         headers={"Authorization": f"Bearer {job.api_key}"},
         timeouts=http.timeout_within(job.remaining_seconds()),

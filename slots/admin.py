@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from media.models import MediaObject
+from providers.registry import provider_choices
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
 
@@ -23,6 +24,7 @@ class SlotTemplateMediaInline(admin.TabularInline):
 class SlotAdminForm(forms.ModelForm):
     # The version the page was loaded at: saving over a newer one would undo someone's change.
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    provider = forms.ChoiceField(label=_("провайдер"), choices=provider_choices)
 
     class Meta:
         model = Slot
@@ -56,6 +58,14 @@ class SlotAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        """Removed template images go through the slot service, which deletes their files."""
+        links = formset.save(commit=False)
+        for link in formset.deleted_objects:
+            services.remove_template_media(media=link.media, user=request.user)
+        for link in links:
+            link.save()
 
     def save_model(self, request, obj: Slot, form: SlotAdminForm, change: bool) -> None:
         # Saved through the service so the version moves on even when only templates change.

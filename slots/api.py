@@ -1,23 +1,32 @@
-from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+"""Staff API for images staff upload for slots: template images, and temporary test photos.
+
+The views are sync DRF views, so Django runs them in a worker thread: decoding an upload here
+never blocks the event loop.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.models import JobHistory
-from media.cleanup import cleanup_media
-from photochanger.api_errors import ApiError, error_body, errors
-from photochanger.runtime import load_runtime_settings
+from core.api_errors import ApiError, errors
+from core.runtime import load_runtime_settings
+from media.api import image_errors, valid_upload
+from media.models import MediaObject
+from media.uploads import store_image
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
-from slots.views import ingest_url
-from stats.selectors import SlotActivity, recent_jobs, slots_with_activity
-
-# API names of model fields where the brief's payload names them differently.
-_API_NAMES = {"settings_json": "settings"}
 
 
 def get_slot(slot_id: str, slots: QuerySet[Slot] | None = None) -> Slot:
@@ -27,179 +36,112 @@ def get_slot(slot_id: str, slots: QuerySet[Slot] | None = None) -> Slot:
     return slot
 
 
-class _SlotFields(serializers.Serializer):
-    id = serializers.CharField()
-    display_name = serializers.CharField()
-    provider = serializers.CharField()
-    operation = serializers.CharField()
-    is_active = serializers.BooleanField()
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
+class TemplateUpload(serializers.Serializer):
+    slot_id = serializers.CharField()
+    role = serializers.ChoiceField(SlotTemplateMedia.Role.choices, default="style")
+    file = serializers.FileField()
 
 
-class SlotSummary(_SlotFields):
-    ingest_url = serializers.URLField()
-    last_job_at = serializers.DateTimeField(allow_null=True)
-    last_job_status = serializers.CharField(allow_null=True)
-    in_flight = serializers.IntegerField()
-
-
-class TemplateMediaOut(serializers.Serializer):
-    id = serializers.UUIDField(source="media_id")
+class TemplateRegistered(serializers.Serializer):
+    id = serializers.UUIDField()
+    slot_id = serializers.CharField()
     role = serializers.CharField()
     position = serializers.IntegerField()
-    mime = serializers.CharField(source="media.mime")
-    size_bytes = serializers.IntegerField(source="media.size_bytes")
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, link: SlotTemplateMedia) -> str:
-        return reverse("api-template-media", args=[link.media_id])
+    mime = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    url = serializers.CharField()
+    slot_version = serializers.IntegerField()
 
 
-class RecentResult(serializers.Serializer):
-    job_id = serializers.UUIDField()
-    status = serializers.CharField()
-    source = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    duration_ms = serializers.IntegerField(allow_null=True)
-    failure_reason = serializers.CharField()
-    result_url = serializers.SerializerMethodField()
-    preview_url = serializers.SerializerMethodField()
-
-    def get_result_url(self, job: JobHistory) -> str | None:
-        return reverse("public-result", args=[job.job_id]) if job.result_is_live() else None
-
-    def get_preview_url(self, job: JobHistory) -> str | None:
-        return reverse("public-preview", args=[job.job_id]) if job.result_is_live() else None
+class TemplateRemoved(serializers.Serializer):
+    id = serializers.UUIDField()
+    slot_version = serializers.IntegerField()
 
 
-class SlotDetail(_SlotFields):
-    """Expects the slot's template media prefetched, and `config` (RuntimeSettings) in context."""
-
-    updated_by = serializers.CharField(source="updated_by.username", allow_null=True)
-    settings = serializers.JSONField(source="settings_json")
-    size_limit_mb = serializers.IntegerField(allow_null=True)
-    sync_response_seconds = serializers.IntegerField(allow_null=True)
-    effective_size_limit_mb = serializers.SerializerMethodField()
-    effective_sync_response_seconds = serializers.SerializerMethodField()
-    output_format = serializers.CharField()
-    ingest_url = serializers.SerializerMethodField()
-    template_media = TemplateMediaOut(many=True, source="template_media.all")
-    recent_results = serializers.SerializerMethodField()
-
-    def get_effective_size_limit_mb(self, slot: Slot) -> int:
-        return slot.size_limit_mb or self.context["config"].max_upload_mb
-
-    def get_effective_sync_response_seconds(self, slot: Slot) -> int:
-        return slot.sync_response_seconds or self.context["config"].sync_response_seconds
-
-    def get_ingest_url(self, slot: Slot) -> str:
-        return ingest_url(self.context["request"], slot.pk)
-
-    @extend_schema_field(RecentResult(many=True))
-    def get_recent_results(self, slot: Slot) -> list:
-        return RecentResult(recent_jobs(slot_id=slot.pk), many=True).data
+def _template(media_id: str) -> MediaObject:
+    try:
+        media = MediaObject.objects.live().filter(pk=uuid.UUID(media_id)).first()
+    except ValueError:
+        media = None
+    if media is None or media.kind != MediaObject.Kind.TEMPLATE:
+        raise ApiError(404, "media_not_found", "no such template image")
+    return media
 
 
-class TemplateLinkIn(serializers.Serializer):
-    media_object_id = serializers.UUIDField()
-    media_kind = serializers.ChoiceField(SlotTemplateMedia.Role.choices)
+class TemplateMediaRegisterView(APIView):
+    parser_classes = [MultiPartParser]
 
-
-class SlotUpdate(serializers.Serializer):
-    """Fields left out keep their value; `version` is the one the change was made to."""
-
-    version = serializers.IntegerField(min_value=1)
-    display_name = serializers.CharField(max_length=100, required=False)
-    provider = serializers.ChoiceField(Slot.Provider.choices, required=False)
-    operation = serializers.CharField(max_length=64, required=False)
-    is_active = serializers.BooleanField(required=False)
-    size_limit_mb = serializers.IntegerField(allow_null=True, required=False)
-    sync_response_seconds = serializers.IntegerField(allow_null=True, required=False)
-    output_format = serializers.ChoiceField(Slot.OutputFormat.choices, required=False)
-    settings = serializers.DictField(source="settings_json", required=False)
-    template_media = TemplateLinkIn(many=True, required=False)
-
-
-class CleanupReport(serializers.Serializer):
-    files = serializers.IntegerField()
-    bytes = serializers.IntegerField()
-    seconds = serializers.FloatField()
-
-
-def slot_summary(request: Request, slot: Slot, activity: SlotActivity) -> dict:
-    return {
-        "id": slot.pk,
-        "display_name": slot.display_name,
-        "provider": slot.provider,
-        "operation": slot.operation,
-        "is_active": slot.is_active,
-        "version": slot.version,
-        "updated_at": slot.updated_at,
-        "ingest_url": ingest_url(request, slot.pk),
-        "last_job_at": activity.last_job_at,
-        "last_job_status": activity.last_status,
-        "in_flight": activity.in_flight,
-    }
-
-
-def slot_detail(request: Request, slot_id: str) -> dict:
-    slot = get_slot(
-        slot_id,
-        Slot.objects.select_related("updated_by").prefetch_related(
-            Prefetch("template_media", SlotTemplateMedia.objects.select_related("media"))
-        ),
+    @extend_schema(
+        request={"multipart/form-data": TemplateUpload},
+        responses={201: TemplateRegistered, **errors(400, 404, 413, 415)},
     )
-    context = {"request": request, "config": load_runtime_settings()}
-    return SlotDetail(slot, context=context).data
-
-
-class SlotListView(APIView):
-    @extend_schema(responses=SlotSummary(many=True))
-    def get(self, request: Request) -> Response:
-        summaries = [slot_summary(request, *row) for row in slots_with_activity()]
-        return Response(SlotSummary(summaries, many=True).data)
-
-
-class SlotDetailView(APIView):
-    @extend_schema(responses={200: SlotDetail, **errors(404)})
-    def get(self, request: Request, slot_id: str) -> Response:
-        return Response(slot_detail(request, slot_id))
-
-    @extend_schema(request=SlotUpdate, responses={200: SlotDetail, **errors(400, 404, 409)})
-    def put(self, request: Request, slot_id: str) -> Response:
-        slot = get_slot(slot_id)
-        update = SlotUpdate(data=request.data)
-        update.is_valid(raise_exception=True)
-        changes = dict(update.validated_data)
-        version = changes.pop("version")
-        links = changes.pop("template_media", None)
-        if links is not None:
-            links = [services.TemplateLink(x["media_object_id"], x["media_kind"]) for x in links]
-        try:
-            services.update_slot(
-                slot=slot,
-                expected_version=version,
-                changes=changes,
-                template_media=links,
-                user=request.user,
+    def post(self, request: Request) -> Response:
+        form = valid_upload(TemplateUpload, request)
+        slot = get_slot(form["slot_id"])
+        with image_errors():
+            link = services.add_template_media(
+                slot=slot, data=form["file"], role=form["role"], user=request.user
             )
-        except ValidationError as error:
-            raise ValidationError(
-                {_API_NAMES.get(k, k): v for k, v in error.message_dict.items()}
-            ) from error
-        except services.StaleSlotVersion as stale:
-            body = error_body(
-                "version_conflict",
-                "the slot was changed by someone else; reload it and apply your change again",
-                current_version=stale.current_version,
+        body = {
+            "id": link.media.pk,
+            "slot_id": slot.pk,
+            "role": link.role,
+            "position": link.position,
+            "mime": link.media.mime,
+            "size_bytes": link.media.size_bytes,
+            "url": reverse("api-template-media", args=[link.media.pk]),
+            "slot_version": slot.version,
+        }
+        return Response(TemplateRegistered(body).data, status=201)
+
+
+class TemplateMediaView(APIView):
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(404)})
+    def get(self, request: Request, media_id: str) -> FileResponse:
+        media = _template(media_id)
+        response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    @extend_schema(responses={200: TemplateRemoved, **errors(404)})
+    def delete(self, request: Request, media_id: str) -> Response:
+        media = _template(media_id)
+        slot = services.remove_template_media(media=media, user=request.user)
+        return Response(TemplateRemoved({"id": media.pk, "slot_version": slot.version}).data)
+
+
+class TemporaryUpload(serializers.Serializer):
+    file = serializers.FileField()
+    slot_id = serializers.CharField(required=False, default="")
+
+
+class TemporaryRegistered(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    mime = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class MediaRegisterView(APIView):
+    """A temporary upload (e.g. a test photo kept for a while); deleted by the TTL cleanup."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": TemporaryUpload},
+        responses={201: TemporaryRegistered, **errors(400, 404, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        form = valid_upload(TemporaryUpload, request)
+        slot_id = get_slot(form["slot_id"]).pk if form["slot_id"] else ""
+        ttl = timedelta(hours=load_runtime_settings().result_ttl_hours)
+        with image_errors():
+            media = store_image(
+                data=form["file"],
+                folder=f"uploads/{slot_id or 'shared'}",
+                kind=MediaObject.Kind.TEST_UPLOAD,
+                slot_id=slot_id,
+                expires_at=timezone.now() + ttl,
             )
-            return Response(body, status=409)
-        return Response(slot_detail(request, slot_id))
-
-
-class SlotCleanupView(APIView):
-    @extend_schema(request=None, responses={200: CleanupReport, **errors(404)})
-    def post(self, request: Request, slot_id: str) -> Response:
-        report = cleanup_media(slot_id=get_slot(slot_id).pk)
-        return Response(CleanupReport(report).data)
+        return Response(TemporaryRegistered(media).data, status=201)

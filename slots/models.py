@@ -5,8 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.runtime import SYNC_RESPONSE_BOUNDS, RuntimeSettings
 from media.models import MediaObject
-from photochanger.runtime import SYNC_RESPONSE_BOUNDS
 from providers.registry import DRIVERS
 
 SLOT_COUNT = 15
@@ -19,11 +19,6 @@ def slot_ids() -> list[str]:
 class Slot(models.Model):
     """One of the 15 fixed ingest slots; re-configured, never created or deleted by users."""
 
-    class Provider(models.TextChoices):
-        GEMINI = "gemini", "Gemini"
-        TURBOTEXT = "turbotext", "Turbotext"
-        LOCAL = "local", _("Локальный (офлайн)")
-
     class OutputFormat(models.TextChoices):
         SAME = "same", _("как у входного файла")
         JPEG = "jpeg", "JPEG"
@@ -32,7 +27,8 @@ class Slot(models.Model):
 
     id = models.CharField(max_length=16, primary_key=True)
     display_name = models.CharField(_("название"), max_length=100)
-    provider = models.CharField(_("провайдер"), max_length=16, choices=Provider.choices)
+    # One of providers.registry.DRIVERS, checked in clean(): a new provider needs no migration.
+    provider = models.CharField(_("провайдер"), max_length=16)
     operation = models.CharField(_("операция"), max_length=64)
     settings_json = models.JSONField(_("настройки провайдера"), default=dict, blank=True)
     is_active = models.BooleanField(_("активен"), default=True)
@@ -75,6 +71,14 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} · {self.display_name}"
+
+    def upload_limit_mb(self, config: RuntimeSettings) -> int:
+        """The largest photo this slot takes: its own limit, else the global one."""
+        return self.size_limit_mb or config.max_upload_mb
+
+    def response_window_seconds(self, config: RuntimeSettings) -> int:
+        """How long a booth waits for this slot's answer: its own window, else the global one."""
+        return self.sync_response_seconds or config.sync_response_seconds
 
     def clean(self) -> None:
         driver = DRIVERS.get(self.provider)

@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from photochanger.api_errors import errors
+from core.api_errors import errors
 from slots.models import Slot
 from stats.selectors import MAX_WINDOW_MINUTES, stats_overview
 

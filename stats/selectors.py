@@ -1,14 +1,13 @@
-"""Read-only views of job history for the staff API and pages.
+"""Statistics over job history for the staff API and the stats page.
 
 Every function here is a fixed number of aggregate queries whatever the number of slots or
 jobs: they lean on the (slot, started_at) and (status, started_at) indexes of JobHistory.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
@@ -20,44 +19,6 @@ from slots.models import Slot
 Status = JobHistory.Status
 WINDOW_CHOICES = (15, 60, 180, 360, 1440, 10080)
 MAX_WINDOW_MINUTES = WINDOW_CHOICES[-1]
-RECENT_RESULTS = 10
-
-
-@dataclass(frozen=True)
-class SlotActivity:
-    last_job_at: datetime | None
-    last_status: str | None
-    in_flight: int
-
-    @property
-    def failing(self) -> bool:
-        return self.last_status in (Status.FAILED, Status.TIMEOUT)
-
-
-def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, SlotActivity]]:
-    """All slots with their latest job and running jobs, in one query."""
-    latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
-    slots = Slot.objects.annotate(
-        last_job_at=Subquery(latest.values("started_at")[:1]),
-        last_status=Subquery(latest.values("status")[:1]),
-        in_flight=_count_of(_running(now or timezone.now()).filter(slot=OuterRef("pk"))),
-    )
-    return [
-        (slot, SlotActivity(slot.last_job_at, slot.last_status, slot.in_flight)) for slot in slots
-    ]
-
-
-def recent_jobs(*, slot_id: str, limit: int = RECENT_RESULTS) -> QuerySet[JobHistory]:
-    return JobHistory.objects.filter(slot_id=slot_id).order_by("-started_at")[:limit]
-
-
-def gallery_jobs(*, slot_id: str, now: datetime | None = None) -> QuerySet[JobHistory]:
-    """The public gallery: the latest results of booth uploads still within their TTL."""
-    return (
-        JobHistory.objects.with_live_result(now)
-        .filter(slot_id=slot_id, source=JobHistory.Source.INGEST)
-        .order_by("-started_at")[:RECENT_RESULTS]
-    )
 
 
 def stats_overview(
@@ -172,13 +133,3 @@ def _truncate(moment: datetime, step: timedelta) -> datetime:
     if step >= timedelta(hours=1):
         return moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(second=0, microsecond=0)
-
-
-def _running(now: datetime) -> QuerySet[JobHistory]:
-    # A `processing` row past its deadline lost its worker; it is not work in flight.
-    return JobHistory.objects.filter(status=Status.PROCESSING, deadline_at__gt=now)
-
-
-def _count_of(jobs: QuerySet) -> Coalesce:
-    counted = jobs.order_by().values("slot").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))

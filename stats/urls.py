@@ -1,7 +1,8 @@
 from django.urls import path
 
-from stats import api
+from stats import api, views
 
 urlpatterns = [
     path("api/stats/overview", api.StatsOverviewView.as_view(), name="api-stats-overview"),
+    path("stats/", views.stats_page, name="stats-page"),
 ]

@@ -87,5 +87,5 @@ def ingest_password():
 @pytest.fixture
 def fake_provider(monkeypatch):
     driver = FakeDriver()
-    monkeypatch.setattr("ingest.services.get_driver", lambda name: driver)
+    monkeypatch.setattr("ingest.calls.get_driver", lambda name: driver)
     return driver

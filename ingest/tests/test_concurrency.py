@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import AsyncClient
 from django.utils import timezone
 
+from core.runtime import set_runtime_setting
 from ingest.models import ConcurrencyLease
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
-from photochanger.runtime import set_runtime_setting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

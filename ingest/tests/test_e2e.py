@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 # Slots the tests reconfigure inside the server's own database before it starts.
 SETUP = """
 from slots.models import Slot
-from photochanger.runtime import set_runtime_setting
+from core.runtime import set_runtime_setting
 Slot.objects.filter(pk="slot-002").update(
     operation="passthrough", settings_json={"delay_seconds": 1}
 )

@@ -24,10 +24,10 @@ from media.models import MediaObject
 from slots.models import Slot, SlotTemplateMedia
 from providers.tests.fakes import png_bytes
 Slot.objects.filter(pk="slot-004").update(
-    provider="gemini", operation="edit", settings_json={"prompt": "Put the guests on a beach"}
+    provider="gemini", operation="image_edit", settings_json={"prompt": "Put the guests on a beach"}
 )
 Slot.objects.filter(pk="slot-005").update(
-    provider="turbotext", operation="mix_images", settings_json={"content": "oil painting"}
+    provider="turbotext", operation="style_transfer", settings_json={"content": "oil painting"}
 )
 style = png_bytes((256, 256), (200, 40, 90))
 path = default_storage.save("templates/slot-005/style.png", ContentFile(style))

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core.runtime import set_runtime_setting
 from ingest.models import ConcurrencyLease, JobHistory
 from ingest.tests.conftest import jpeg_bytes, shot_form, stored_files
-from photochanger.runtime import set_runtime_setting
 from providers.base import ProviderError
 from slots.tests.factories import SlotFactory
 
@@ -267,7 +267,7 @@ def _hold_seat(scope):
 
 
 def test_ingest_returns_503_when_the_provider_has_no_key(client, ingest_password):
-    SlotFactory(provider="gemini", operation="edit", settings_json={"prompt": "x"})
+    SlotFactory(provider="gemini", operation="image_edit", settings_json={"prompt": "x"})
     body = assert_error(post(client, shot_form(jpeg_bytes())), 503, "provider_unconfigured")
     assert JobHistory.objects.get(pk=body["job_id"]).status == "failed"
 

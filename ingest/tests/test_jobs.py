@@ -10,8 +10,8 @@ from django.test import AsyncClient
 from django.test.client import encode_multipart
 from django.utils import timezone
 
+from ingest.jobs import reconcile_overdue_jobs
 from ingest.models import ConcurrencyLease, JobHistory
-from ingest.services import reconcile_overdue_jobs
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form, stored_files
 from ingest.tests.factories import JobFactory
 from media.models import MediaObject

@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from media.models import MediaObject
 from media.tests.factories import MediaObjectFactory
-from slots.models import Slot, SlotTemplateMedia
 
 pytestmark = pytest.mark.django_db
 LIST = "/admin/media/mediaobject/"
@@ -34,20 +33,17 @@ def test_delete_files_now_removes_files_and_marks_rows(admin_client):
     assert not default_storage.exists(result.path)
 
 
-def test_deleting_a_template_file_detaches_it_from_its_slot(
-    admin_client, django_capture_on_commit_callbacks
-):
+def test_delete_files_now_leaves_templates_to_their_slot(admin_client):
     template = MediaObjectFactory()
-    SlotTemplateMedia.objects.create(slot_id="slot-001", media=template, role="overlay")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(
-            LIST, {"action": "delete_files_now", "_selected_action": [str(template.pk)]}
-        )
+    response = admin_client.post(
+        LIST, {"action": "delete_files_now", "_selected_action": [str(template.pk)]}, follow=True
+    )
 
-    assert not SlotTemplateMedia.objects.exists()
-    assert Slot.objects.get(pk="slot-001").version == 2
-    assert not default_storage.exists(template.path)
+    template.refresh_from_db()
+    assert template.cleaned_at is None
+    assert default_storage.exists(template.path)
+    assert "странице слота" in response.content.decode()
 
 
 def test_media_rows_cannot_be_edited(admin_client):

@@ -7,9 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from core.runtime import set_runtime_setting
 from media.models import MediaObject
 from media.tests.factories import MediaObjectFactory, make_image_bytes
-from photochanger.runtime import set_runtime_setting
 from slots.models import Slot, SlotTemplateMedia
 
 pytestmark = pytest.mark.django_db

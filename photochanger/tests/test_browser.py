@@ -19,10 +19,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from core.runtime import load_runtime_settings
+from core.tests.factories import PASSWORD, StaffFactory
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
-from photochanger.runtime import load_runtime_settings
-from photochanger.tests.factories import PASSWORD, StaffFactory
 from slots.models import Slot, SlotTemplateMedia
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,7 +146,11 @@ def test_staff_edits_and_saves_a_slot(browser):
 
     wait_for_toast(browser, "Сохранено")
     slot = Slot.objects.get(pk="slot-002")
-    assert (slot.display_name, slot.provider, slot.operation) == ("Свадебный фон", "gemini", "edit")
+    assert (slot.display_name, slot.provider, slot.operation) == (
+        "Свадебный фон",
+        "gemini",
+        "image_edit",
+    )
     assert slot.settings_json == {"prompt": "Сохранить лицо и позу, заменить фон на летний сад"}
     assert browser.find_element(By.CSS_SELECTOR, "[data-version]").text == "2"
     screenshot(browser, "slot-page")

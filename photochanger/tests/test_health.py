@@ -3,8 +3,8 @@ import asyncio
 import pytest
 from django.db import OperationalError
 
+from core.runtime import set_runtime_setting
 from photochanger import health
-from photochanger.runtime import set_runtime_setting
 from providers.base import ProviderDriver
 
 

@@ -10,11 +10,11 @@ from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from core import metrics
+from core.runtime import set_runtime_setting
 from media.cleanup import cleanup_media
 from media.models import MediaObject
 from media.tests.factories import MediaObjectFactory
-from photochanger import metrics
-from photochanger.runtime import set_runtime_setting
 
 ALERTS = Path(settings.BASE_DIR) / "deploy/prometheus/alerts.yml"
 
@@ -165,7 +165,7 @@ def test_metrics_endpoint_still_answers_when_the_database_is_down(client, monkey
     def unavailable():
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr(metrics, "_media_totals", unavailable)
+    monkeypatch.setattr("media.metrics._media_totals", unavailable)
 
     body = scrape(client)
 

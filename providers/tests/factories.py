@@ -34,7 +34,7 @@ class ProviderJobFactory(factory.Factory):
 
     job_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
     slot_id = "slot-001"
-    operation = "edit"
+    operation = "image_edit"
     settings = factory.LazyFunction(lambda: {"prompt": "Put the guests on a beach at sunset"})
     photo = factory.SubFactory(ImageInputFactory)
     templates = ()

@@ -50,7 +50,7 @@ def failure_of(run, job) -> ProviderError:
 def test_turbotext_is_registered_and_asks_for_public_urls():
     registered = get_driver("turbotext")
     assert registered.needs_public_urls is True
-    assert set(registered.operations) == {"mix_images", "generate_image2image", "deepfake_photo"}
+    assert set(registered.operations) == {"style_transfer", "image_edit", "identity_transfer"}
     jsonschema.validate({"content": "в стиле Диснея", "strength": 40}, registered.settings_schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"strength": 95}, registered.settings_schema)
@@ -62,7 +62,7 @@ def test_turbotext_mix_images_restyles_the_photo_after_the_style_template(
     run, fake_turbotext, job_for
 ):
     job = job_for(
-        "mix_images", settings={"content": "в стиле Диснея"}, template_roles=("face", "style")
+        "style_transfer", settings={"content": "в стиле Диснея"}, template_roles=("face", "style")
     )
 
     result = run(driver.process(job))
@@ -86,7 +86,7 @@ def test_turbotext_polls_through_reconnect_answers_that_also_say_success_false(
 ):
     fake_turbotext.scenario = TurbotextScenario(pending_polls=3, pending_says_failure=True)
 
-    result = run(driver.process(job_for("mix_images")))
+    result = run(driver.process(job_for("style_transfer")))
 
     assert result.data == fake_turbotext.result_image
     polls = fake_turbotext.api_requests("get_result")
@@ -99,7 +99,7 @@ def test_turbotext_image_to_image_downloads_the_relative_data_image_path(
 ):
     fake_turbotext.scenario = TurbotextScenario(result_in="data_image")
     job = job_for(
-        "generate_image2image",
+        "image_edit",
         settings={"content": "замени фон на пляж", "strength": 40, "seed": 7, "scale": 7.5},
         template_roles=(),
     )
@@ -120,7 +120,9 @@ def test_turbotext_image_to_image_downloads_the_relative_data_image_path(
 def test_turbotext_face_swap_puts_the_guest_face_into_the_template_scene(
     run, fake_turbotext, job_for
 ):
-    job = job_for("deepfake_photo", settings={"face_restore": True}, template_roles=("background",))
+    job = job_for(
+        "identity_transfer", settings={"face_restore": True}, template_roles=("reference",)
+    )
 
     run(driver.process(job))
 
@@ -135,7 +137,7 @@ def test_turbotext_face_swap_puts_the_guest_face_into_the_template_scene(
 def test_turbotext_gets_410_for_expired_media_and_fails_cleanly(
     run, fake_turbotext, job_for, media_host
 ):
-    job = job_for("mix_images")
+    job = job_for("style_transfer")
     media_host.expired = True
 
     failure = failure_of(run, job)
@@ -190,7 +192,7 @@ def test_turbotext_gets_410_for_expired_media_and_fails_cleanly(
 def test_turbotext_failures_map_to_their_codes(run, fake_turbotext, job_for, scenario, code):
     fake_turbotext.scenario = scenario
 
-    failure = failure_of(run, job_for("mix_images"))
+    failure = failure_of(run, job_for("style_transfer"))
 
     assert failure.code == code
 
@@ -200,20 +202,23 @@ def test_turbotext_refusal_detail_carries_the_provider_error(run, fake_turbotext
         done=json_answer({"success": False, "error": "face_not_found"})
     )
 
-    assert "face_not_found" in failure_of(run, job_for("mix_images")).detail
+    assert "face_not_found" in failure_of(run, job_for("style_transfer")).detail
 
 
 def test_turbotext_bad_key_is_provider_unconfigured(run, fake_turbotext, job_for):
-    assert failure_of(run, job_for("mix_images", api_key="revoked")).code == "provider_unconfigured"
+    assert (
+        failure_of(run, job_for("style_transfer", api_key="revoked")).code
+        == "provider_unconfigured"
+    )
 
 
 @pytest.mark.parametrize(
     "job_kwargs",
     [
-        {"operation": "mix_images", "api_key": ""},
-        {"operation": "mix_images", "template_roles": ()},
-        {"operation": "deepfake_photo", "template_roles": ()},
-        {"operation": "generate_image2image", "settings": {"strength": 40}},
+        {"operation": "style_transfer", "api_key": ""},
+        {"operation": "style_transfer", "template_roles": ()},
+        {"operation": "identity_transfer", "template_roles": ()},
+        {"operation": "image_edit", "settings": {"strength": 40}},
         {"operation": "remove_everything"},
     ],
     ids=["no-key", "mix-without-template", "swap-without-template", "no-prompt", "unknown"],
@@ -231,7 +236,7 @@ def test_turbotext_misconfigured_jobs_fail_before_any_call(
 
 def test_turbotext_photo_without_a_public_link_is_provider_unconfigured(run, fake_turbotext):
     job = ProviderJobFactory(
-        operation="generate_image2image",
+        operation="image_edit",
         settings={"content": "x"},
         api_key=FakeTurbotext.api_key,
     )
@@ -243,7 +248,7 @@ def test_turbotext_polling_stops_when_the_window_ends(run, fake_turbotext, job_f
     fake_turbotext.scenario = TurbotextScenario(pending_polls=10**6)
 
     with pytest.raises(TimeoutError):
-        run(asyncio.wait_for(driver.process(job_for("mix_images")), timeout=0.3))
+        run(asyncio.wait_for(driver.process(job_for("style_transfer")), timeout=0.3))
 
     assert len(fake_turbotext.api_requests("get_result")) > 1
 
@@ -253,7 +258,7 @@ def test_turbotext_result_is_validated_as_an_image(run, job_for, settings):
         settings.TURBOTEXT_BASE_URL = fake.url
         settings.TURBOTEXT_POLL_SECONDS = 0
 
-        assert failure_of(run, job_for("mix_images")).code == "bad_response"
+        assert failure_of(run, job_for("style_transfer")).code == "bad_response"
 
 
 def test_turbotext_ping_reaches_the_host(run, fake_turbotext):

@@ -11,7 +11,7 @@ class SlotFactory(factory.django.DjangoModelFactory):
 
     id = "slot-001"
     display_name = "Тестовый слот"
-    provider = Slot.Provider.LOCAL
+    provider = "local"
     operation = "filter"
     settings_json = factory.LazyFunction(lambda: {"filter": "sepia"})
     is_active = True

@@ -1,8 +1,10 @@
 import json
 
 import pytest
+from django.core.files.storage import default_storage
 
-from slots.models import Slot
+from media.tests.factories import MediaObjectFactory
+from slots.models import Slot, SlotTemplateMedia
 
 pytestmark = pytest.mark.django_db
 CHANGE = "/admin/slots/slot/slot-001/change/"
@@ -69,3 +71,28 @@ def test_deactivate_action_switches_slots_off_with_a_new_version(admin_client):
 def test_slots_cannot_be_added_or_deleted(admin_client):
     assert admin_client.get("/admin/slots/slot/add/").status_code == 403
     assert admin_client.get("/admin/slots/slot/slot-001/delete/").status_code == 403
+
+
+def test_removing_a_template_in_the_slot_form_deletes_its_file(
+    admin_client, django_capture_on_commit_callbacks
+):
+    template = MediaObjectFactory()
+    link = SlotTemplateMedia.objects.create(slot_id="slot-001", media=template, role="overlay")
+    inline = {
+        "template_media-TOTAL_FORMS": 1,
+        "template_media-INITIAL_FORMS": 1,
+        "template_media-0-id": link.pk,
+        "template_media-0-slot": "slot-001",
+        "template_media-0-media": template.pk,
+        "template_media-0-role": "overlay",
+        "template_media-0-position": 0,
+        "template_media-0-DELETE": "on",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(CHANGE, change_form(**inline))
+
+    assert response.status_code == 302
+    assert not SlotTemplateMedia.objects.exists()
+    assert not default_storage.exists(template.path)
+    assert Slot.objects.get(pk="slot-001").version > 1

@@ -25,7 +25,9 @@
 
   function fillOperations(current) {
     fields.operation.replaceChildren(
-      ...driver().operations.map((name) => new Option(name, name, false, name === current))
+      ...Object.entries(driver().operations).map(
+        ([name, label]) => new Option(label, name, false, name === current)
+      )
     );
   }
 
@@ -258,7 +260,7 @@
   showSettings(state.settings);
   fields.provider.addEventListener("change", () => {
     const prompt = fields.prompt.value;
-    fillOperations(driver().operations[0]);
+    fillOperations(Object.keys(driver().operations)[0]);
     showSettings({});
     fields.prompt.value = prompt;
   });

@@ -4,11 +4,12 @@ import pytest
 from django.utils import timezone
 
 from ingest.models import JobHistory
+from ingest.selectors import slots_with_activity
 from ingest.tests.factories import JobFactory
 from media.tests.factories import MediaObjectFactory
 from slots.models import Slot
 from slots.tests.factories import SlotFactory
-from stats.selectors import slots_with_activity, stats_overview
+from stats.selectors import stats_overview
 
 pytestmark = pytest.mark.django_db
 Status = JobHistory.Status

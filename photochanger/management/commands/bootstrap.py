@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from core.runtime import load_runtime_settings
 from ingest.passwords import set_ingest_password
-from photochanger.runtime import load_runtime_settings
 
 
 class Command(BaseCommand):

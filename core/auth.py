@@ -1,0 +1,162 @@
+"""Staff authentication shared by the API, the pages and /admin/.
+
+Two entry points decide who is staff: `staff_page` (sync pages: others go to the login page)
+and `astaff_only` (async JSON endpoints: JWT bearer for scripts, session plus CSRF token for the
+pages). django-axes counts failed logins and locks; this module tells it the real client
+address, shapes its lockout answer, and writes the `auth.login.*` audit events (never the
+password).
+"""
+
+import ipaddress
+from functools import cache
+
+import structlog
+from asgiref.sync import sync_to_async
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.checks import Error, Tags, register
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+from core.errors import error_body, error_response
+
+log = structlog.get_logger(__name__)
+
+# The staff pages; anyone else is sent to the login page.
+staff_page = user_passes_test(lambda user: user.is_active and user.is_staff)
+
+
+async def astaff_only(request: HttpRequest) -> JsonResponse | None:
+    """None when the request comes from staff (then `request.user` is set), else the refusal."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        try:
+            user, _ = await sync_to_async(JWTAuthentication().authenticate)(request)
+        except (InvalidToken, AuthenticationFailed):
+            return error_response(401, "not_authenticated", "invalid or expired token")
+    else:
+        user = await request.auser()
+        if user.is_authenticated and await _csrf_rejects(request):
+            return error_response(403, "csrf_failed", "missing or wrong CSRF token")
+    if not user.is_authenticated:
+        return error_response(401, "not_authenticated", "log in as staff")
+    if not user.is_staff:
+        return error_response(403, "forbidden", "staff only")
+    request.user = user
+    return None
+
+
+async def _csrf_rejects(request: HttpRequest) -> bool:
+    # The check may read the multipart body, so it runs where parsing cannot block the loop.
+    check = CsrfViewMiddleware(lambda r: None).process_view
+    return await sync_to_async(check, thread_sensitive=False)(request, None, (), {}) is not None
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address, or the X-Forwarded-For hop that a trusted proxy saw connecting.
+
+    Hops are read right to left and trusted proxies skipped: anything further left was
+    written by the client and could be forged to dodge the lockout or frame another address.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not _is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed(hops):
+        if not _is_trusted_proxy(hop):
+            return hop if _is_ip(hop) else remote
+    return remote
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    if not _is_ip(address):
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+@cache
+def _trusted_networks(
+    entries: tuple[str, ...],
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"TRUSTED_PROXIES has {entry!r}, which is not an IP address or network.",
+                    hint="Use addresses such as 10.0.0.5 or networks such as 172.16.0.0/12.",
+                    id="core.E101",
+                )
+            )
+    return errors
+
+
+def lockout_seconds() -> int:
+    return int(get_cool_off().total_seconds())
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """What a locked-out login gets: JSON for the API, the login page's notice otherwise.
+
+    Axes calls this with (request, credentials) from its async middleware path and with
+    (request, response, credentials) from the sync one; neither argument is needed here.
+    """
+    seconds = lockout_seconds()
+    if request.path.startswith("/api/"):
+        detail = "too many failed logins; try again later"
+        response = JsonResponse(error_body("throttled", detail), status=429)
+    else:
+        context = {"minutes": max(1, seconds // 60)}
+        response = render(request, "registration/locked_out.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+@receiver(user_logged_in)
+def log_login_success(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    log.info(
+        "auth.login.success",
+        username=user.get_username(),
+        ip=_request_ip(request),
+    )
+
+
+@receiver(user_login_failed)
+def log_login_failure(sender, credentials: dict, request: HttpRequest | None = None, **kwargs):
+    # axes' own receiver ran first (it is installed before this app) and flagged a lockout.
+    locked = getattr(request, "axes_locked_out", False)
+    log.warning(
+        "auth.login.failure",
+        username=str(credentials.get("username", ""))[:150],
+        reason="throttled" if locked else "invalid_credentials",
+        ip=_request_ip(request),
+    )
+
+
+def _request_ip(request: HttpRequest | None) -> str:
+    if request is None:
+        return ""
+    return getattr(request, "axes_ip_address", None) or client_ip(request)

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RuntimeSetting(models.Model):
+    """One staff-editable setting; read through `core.runtime`, never directly.
+
+    A null value means "not set here": the default from the environment applies.
+    """
+
+    key = models.CharField(_("ключ"), max_length=64, primary_key=True)
+    value = models.JSONField(_("значение"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("версия"), default=1)
+    updated_at = models.DateTimeField(_("изменено"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("кем изменено"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        # The table keeps the name it had before the model moved into core.
+        db_table = "photochanger_runtimesetting"
+        verbose_name = _("настройка")
+        verbose_name_plural = _("настройки")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,258 @@
+"""The staff API over slots with their work, and over the processing settings."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import errors
+from core.errors import error_body
+from core.runtime import HASH_CHECK_MODES, load_runtime_settings
+from ingest import configuration
+from ingest.models import JobHistory
+from ingest.pages import ingest_url
+from ingest.selectors import SlotActivity, recent_jobs, slots_with_activity
+from media.api import CleanupReport
+from media.cleanup import cleanup_media
+from slots import services
+from slots.api import get_slot
+from slots.models import Slot, SlotTemplateMedia
+
+# API names of model fields where the brief's payload names them differently.
+_API_NAMES = {"settings_json": "settings"}
+
+
+class _SlotFields(serializers.Serializer):
+    id = serializers.CharField()
+    display_name = serializers.CharField()
+    provider = serializers.CharField()
+    operation = serializers.CharField()
+    is_active = serializers.BooleanField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class SlotSummary(_SlotFields):
+    ingest_url = serializers.URLField()
+    last_job_at = serializers.DateTimeField(allow_null=True)
+    last_job_status = serializers.CharField(allow_null=True)
+    in_flight = serializers.IntegerField()
+
+
+class TemplateMediaOut(serializers.Serializer):
+    id = serializers.UUIDField(source="media_id")
+    role = serializers.CharField()
+    position = serializers.IntegerField()
+    mime = serializers.CharField(source="media.mime")
+    size_bytes = serializers.IntegerField(source="media.size_bytes")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, link: SlotTemplateMedia) -> str:
+        return reverse("api-template-media", args=[link.media_id])
+
+
+class RecentResult(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    failure_reason = serializers.CharField()
+    result_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+
+    def get_result_url(self, job: JobHistory) -> str | None:
+        return reverse("public-result", args=[job.job_id]) if job.result_is_live() else None
+
+    def get_preview_url(self, job: JobHistory) -> str | None:
+        return reverse("public-preview", args=[job.job_id]) if job.result_is_live() else None
+
+
+class SlotDetail(_SlotFields):
+    """Expects the slot's template media prefetched, and `config` (RuntimeSettings) in context."""
+
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True)
+    settings = serializers.JSONField(source="settings_json")
+    size_limit_mb = serializers.IntegerField(allow_null=True)
+    sync_response_seconds = serializers.IntegerField(allow_null=True)
+    effective_size_limit_mb = serializers.SerializerMethodField()
+    effective_sync_response_seconds = serializers.SerializerMethodField()
+    output_format = serializers.CharField()
+    ingest_url = serializers.SerializerMethodField()
+    template_media = TemplateMediaOut(many=True, source="template_media.all")
+    recent_results = serializers.SerializerMethodField()
+
+    def get_effective_size_limit_mb(self, slot: Slot) -> int:
+        return slot.upload_limit_mb(self.context["config"])
+
+    def get_effective_sync_response_seconds(self, slot: Slot) -> int:
+        return slot.response_window_seconds(self.context["config"])
+
+    def get_ingest_url(self, slot: Slot) -> str:
+        return ingest_url(self.context["request"], slot.pk)
+
+    @extend_schema_field(RecentResult(many=True))
+    def get_recent_results(self, slot: Slot) -> list:
+        return RecentResult(recent_jobs(slot_id=slot.pk), many=True).data
+
+
+class TemplateLinkIn(serializers.Serializer):
+    media_object_id = serializers.UUIDField()
+    media_kind = serializers.ChoiceField(SlotTemplateMedia.Role.choices)
+
+
+class SlotUpdate(serializers.Serializer):
+    """Fields left out keep their value; `version` is the one the change was made to."""
+
+    version = serializers.IntegerField(min_value=1)
+    display_name = serializers.CharField(max_length=100, required=False)
+    # Checked against the provider registry with the rest of the slot (Slot.clean).
+    provider = serializers.CharField(max_length=16, required=False)
+    operation = serializers.CharField(max_length=64, required=False)
+    is_active = serializers.BooleanField(required=False)
+    size_limit_mb = serializers.IntegerField(allow_null=True, required=False)
+    sync_response_seconds = serializers.IntegerField(allow_null=True, required=False)
+    output_format = serializers.ChoiceField(Slot.OutputFormat.choices, required=False)
+    settings = serializers.DictField(source="settings_json", required=False)
+    template_media = TemplateLinkIn(many=True, required=False)
+
+
+def slot_summary(request: Request, slot: Slot, activity: SlotActivity) -> dict:
+    return {
+        "id": slot.pk,
+        "display_name": slot.display_name,
+        "provider": slot.provider,
+        "operation": slot.operation,
+        "is_active": slot.is_active,
+        "version": slot.version,
+        "updated_at": slot.updated_at,
+        "ingest_url": ingest_url(request, slot.pk),
+        "last_job_at": activity.last_job_at,
+        "last_job_status": activity.last_status,
+        "in_flight": activity.in_flight,
+    }
+
+
+def slot_detail(request: Request, slot_id: str) -> dict:
+    slot = get_slot(
+        slot_id,
+        Slot.objects.select_related("updated_by").prefetch_related(
+            Prefetch("template_media", SlotTemplateMedia.objects.select_related("media"))
+        ),
+    )
+    context = {"request": request, "config": load_runtime_settings()}
+    return SlotDetail(slot, context=context).data
+
+
+class SlotListView(APIView):
+    @extend_schema(responses=SlotSummary(many=True))
+    def get(self, request: Request) -> Response:
+        summaries = [slot_summary(request, *row) for row in slots_with_activity()]
+        return Response(SlotSummary(summaries, many=True).data)
+
+
+class SlotDetailView(APIView):
+    @extend_schema(responses={200: SlotDetail, **errors(404)})
+    def get(self, request: Request, slot_id: str) -> Response:
+        return Response(slot_detail(request, slot_id))
+
+    @extend_schema(request=SlotUpdate, responses={200: SlotDetail, **errors(400, 404, 409)})
+    def put(self, request: Request, slot_id: str) -> Response:
+        slot = get_slot(slot_id)
+        update = SlotUpdate(data=request.data)
+        update.is_valid(raise_exception=True)
+        changes = dict(update.validated_data)
+        version = changes.pop("version")
+        links = changes.pop("template_media", None)
+        if links is not None:
+            links = [services.TemplateLink(x["media_object_id"], x["media_kind"]) for x in links]
+        try:
+            services.update_slot(
+                slot=slot,
+                expected_version=version,
+                changes=changes,
+                template_media=links,
+                user=request.user,
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {_API_NAMES.get(k, k): v for k, v in error.message_dict.items()}
+            ) from error
+        except services.StaleSlotVersion as stale:
+            body = error_body(
+                "version_conflict",
+                "the slot was changed by someone else; reload it and apply your change again",
+                current_version=stale.current_version,
+            )
+            return Response(body, status=409)
+        return Response(slot_detail(request, slot_id))
+
+
+class SlotCleanupView(APIView):
+    @extend_schema(request=None, responses={200: CleanupReport, **errors(404)})
+    def post(self, request: Request, slot_id: str) -> Response:
+        report = cleanup_media(slot_id=get_slot(slot_id).pk)
+        return Response(CleanupReport(report).data)
+
+
+class ProviderKeyState(serializers.Serializer):
+    configured = serializers.BooleanField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class SettingsOut(serializers.Serializer):
+    sync_response_seconds = serializers.IntegerField()
+    result_ttl_hours = serializers.IntegerField()
+    max_upload_mb = serializers.IntegerField()
+    per_slot_concurrency = serializers.IntegerField()
+    per_provider_concurrency = serializers.DictField(child=serializers.IntegerField())
+    hash_check = serializers.CharField()
+    ingest_password_configured = serializers.BooleanField()
+    ingest_password_rotated_at = serializers.DateTimeField(allow_null=True)
+    ingest_password_rotated_by = serializers.CharField(allow_null=True)
+    provider_keys = serializers.DictField(child=ProviderKeyState())
+
+
+class SettingsIn(serializers.Serializer):
+    """Fields left out keep their value. Provider names and bounds are checked on save."""
+
+    sync_response_seconds = serializers.IntegerField(required=False)
+    result_ttl_hours = serializers.IntegerField(required=False)
+    max_upload_mb = serializers.IntegerField(required=False)
+    per_slot_concurrency = serializers.IntegerField(required=False)
+    per_provider_concurrency = serializers.DictField(
+        child=serializers.IntegerField(), required=False
+    )
+    hash_check = serializers.ChoiceField(HASH_CHECK_MODES, required=False)
+    ingest_password = serializers.CharField(
+        required=False, write_only=True, trim_whitespace=False, max_length=128
+    )
+    # A new key per provider; an empty string removes the stored one.
+    provider_keys = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=512),
+        required=False,
+        write_only=True,
+    )
+
+
+class SettingsView(APIView):
+    @extend_schema(responses=SettingsOut)
+    def get(self, request: Request) -> Response:
+        return Response(SettingsOut(configuration.describe_settings()).data)
+
+    @extend_schema(request=SettingsIn, responses={200: SettingsOut, **errors(400)})
+    def put(self, request: Request) -> Response:
+        form = SettingsIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        values = dict(form.validated_data)
+        configuration.update_settings(
+            ingest_password=values.pop("ingest_password", None),
+            provider_keys=values.pop("provider_keys", None),
+            values=values,
+            user=request.user,
+        )
+        return Response(SettingsOut(configuration.describe_settings()).data)

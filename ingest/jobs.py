@@ -1,0 +1,203 @@
+"""A job's life: started once per distinct upload, followed by identical ones, ended exactly once.
+
+Every job ends in one terminal state through `finish_job`, whoever ends it: the pipeline when
+the job succeeds or fails, or the reconciliation of jobs whose worker died (crash, restart).
+"""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.db import release_db_connections
+from ingest.errors import IngestError
+from ingest.models import ConcurrencyLease, JobHistory
+from media.models import MediaObject
+from media.services import StoredFile, delete_media, read_file, record_files
+from slots.models import Slot
+
+log = structlog.get_logger(__name__)
+
+FOLLOWER_POLL_SECONDS = 0.2
+METADATA_MAX_FIELDS = 32
+METADATA_MAX_CHARS = 512
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    job_id: uuid.UUID
+    data: bytes
+    mime: str
+    expires_at: datetime
+
+
+class JobAlreadyEnded(Exception):
+    """The job was ended elsewhere (reconciled as overdue) before its result could be recorded."""
+
+
+async def start_job(
+    *,
+    slot: Slot,
+    source: str,
+    window_seconds: int,
+    sha256: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> JobHistory | None:
+    """A new `processing` job, or None when an identical upload's job is already running."""
+    try:
+        return await JobHistory.objects.acreate(
+            slot=slot,
+            slot_version=slot.version,
+            source=source,
+            provider=slot.provider,
+            deadline_at=timezone.now() + timedelta(seconds=window_seconds),
+            input_sha256=sha256,
+            idempotency_key=idempotency_key[:128],
+            metadata=cap_metadata(metadata),
+        )
+    except IntegrityError:  # the single-flight constraint: another worker runs this input
+        return None
+
+
+async def find_earlier_job(slot: Slot, sha256: str, idempotency_key: str) -> JobHistory | None:
+    """A running or successful job for the same input, whose result this upload may reuse."""
+    now = timezone.now()
+    same_input = JobHistory.objects.filter(slot=slot).exclude(
+        status__in=[JobHistory.Status.FAILED, JobHistory.Status.TIMEOUT]
+    )
+    if idempotency_key:
+        same_input = same_input.filter(idempotency_key=idempotency_key[:128])
+    else:
+        same_input = same_input.filter(slot_version=slot.version, input_sha256=sha256)
+    candidates = same_input.filter(
+        status=JobHistory.Status.PROCESSING
+    ) | same_input.with_live_result(now)
+    return await candidates.order_by("-started_at").afirst()
+
+
+async def follow(leader: JobHistory, deadline: float) -> IngestResult:
+    """Answer with an earlier job's outcome, waiting for it while it still runs."""
+    while not leader.is_terminal:
+        if time.monotonic() >= deadline:
+            raise IngestError(
+                "timeout",
+                "the identical earlier upload did not finish in time",
+                job_id=leader.job_id,
+            )
+        # The leader needs a connection to finish: a waiting follower must not hold one.
+        await release_db_connections()
+        await asyncio.sleep(FOLLOWER_POLL_SECONDS)
+        leader = await sync_to_async(_current_state)(leader.pk)
+    if not leader.result_is_live():
+        raise IngestError(
+            leader.failure_reason or "internal_error",
+            "the identical earlier upload failed",
+            job_id=leader.job_id,
+        )
+    data = await asyncio.to_thread(read_file, leader.result_path)
+    log.info("ingest.replayed", job_id=str(leader.job_id), slot_id=leader.slot_id)
+    assert leader.result_expires_at is not None  # a live result has its expiry
+    return IngestResult(leader.job_id, data, leader.result_mime, leader.result_expires_at)
+
+
+def _current_state(job_id: uuid.UUID) -> JobHistory:
+    reconcile_overdue_jobs()
+    return JobHistory.objects.get(pk=job_id)
+
+
+def finish_job(
+    job: JobHistory,
+    status: str,
+    *,
+    failure_reason: str = "",
+    files: list[StoredFile] | None = None,
+    result_expires_at: datetime | None = None,
+) -> None:
+    """End `job` in `status`, free its concurrency seats and delete what it no longer needs.
+
+    A `done` job records `files` (its result first) in the same transaction; every other ending
+    deletes all of the job's files. Ending a job that has already ended changes nothing, except
+    that recording a result then raises JobAlreadyEnded (and rolls the record back).
+    """
+    with transaction.atomic():
+        if files:
+            record_files(
+                files=files, slot_id=job.slot_id, job_id=job.job_id, expires_at=result_expires_at
+            )
+        fields = _terminal_fields(job, status, failure_reason, files, result_expires_at)
+        ended = JobHistory.objects.filter(pk=job.pk, status=JobHistory.Status.PROCESSING).update(
+            **fields
+        )
+        if not ended and files:
+            raise JobAlreadyEnded(str(job.job_id))
+        ConcurrencyLease.objects.release(job.job_id)
+    if ended:
+        for name, value in fields.items():
+            setattr(job, name, value)
+        _log_finished(job)
+    leftovers = MediaObject.objects.live().filter(job_id=job.job_id)
+    if status == JobHistory.Status.DONE:
+        leftovers = leftovers.filter(kind=MediaObject.Kind.PROVIDER_INPUT)
+    delete_media(list(leftovers))
+
+
+afinish_job = sync_to_async(finish_job)
+
+
+def _terminal_fields(
+    job: JobHistory,
+    status: str,
+    failure_reason: str,
+    files: list[StoredFile] | None,
+    result_expires_at: datetime | None,
+) -> dict:
+    now = timezone.now()
+    fields = {
+        "status": status,
+        "failure_reason": failure_reason,
+        "finished_at": now,
+        "duration_ms": int((now - job.started_at).total_seconds() * 1000),
+        "hash_check": job.hash_check,
+    }
+    if files:
+        fields |= {
+            "result_path": files[0].path,
+            "result_mime": files[0].mime,
+            "result_expires_at": result_expires_at,
+        }
+    return fields
+
+
+def _log_finished(job: JobHistory) -> None:
+    log.info(
+        "ingest.finished",
+        job_id=str(job.job_id),
+        slot_id=job.slot_id,
+        provider=job.provider,
+        status=job.status,
+        failure_reason=job.failure_reason,
+        duration_ms=job.duration_ms,
+    )
+
+
+def reconcile_overdue_jobs() -> int:
+    """End jobs whose worker died (crash, restart): failed, their seats freed, no files left."""
+    overdue = list(JobHistory.objects.overdue())
+    for job in overdue:
+        finish_job(job, JobHistory.Status.FAILED, failure_reason="internal_error")
+    return len(overdue)
+
+
+def cap_metadata(fields: dict[str, str]) -> dict[str, str]:
+    """Keep the booth's extra text fields for the record, bounded in count and size."""
+    return {
+        str(key)[:64]: str(value)[:METADATA_MAX_CHARS]
+        for key, value in list(fields.items())[:METADATA_MAX_FIELDS]
+    }
