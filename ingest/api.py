@@ -14,7 +14,7 @@ from core.errors import error_body
 from core.runtime import HASH_CHECK_MODES, load_runtime_settings
 from ingest import configuration
 from ingest.models import JobHistory
-from ingest.pages import ingest_url
+from ingest.pages import gallery_url, ingest_url
 from ingest.selectors import SlotActivity, recent_jobs, slots_with_activity
 from media.api import CleanupReport
 from media.cleanup import cleanup_media
@@ -72,6 +72,14 @@ class RecentResult(serializers.Serializer):
         return reverse("public-preview", args=[job.job_id]) if job.result_is_live() else None
 
 
+class ProviderConfigField(serializers.Serializer):
+    """One fallback of the chain; checked against the provider registry with the slot."""
+
+    provider = serializers.CharField(max_length=16)
+    operation = serializers.CharField(max_length=64)
+    settings = serializers.DictField(default=dict)
+
+
 class SlotDetail(_SlotFields):
     """Expects the slot's template media prefetched, and `config` (RuntimeSettings) in context."""
 
@@ -82,6 +90,13 @@ class SlotDetail(_SlotFields):
     effective_size_limit_mb = serializers.SerializerMethodField()
     effective_sync_response_seconds = serializers.SerializerMethodField()
     output_format = serializers.CharField()
+    output_profile = serializers.JSONField()
+    qr_corner = serializers.CharField()
+    qr_caption = serializers.BooleanField()
+    fallbacks = ProviderConfigField(many=True)
+    last_resort = serializers.CharField()
+    gallery_visibility = serializers.CharField()
+    gallery_url = serializers.SerializerMethodField()
     ingest_url = serializers.SerializerMethodField()
     template_media = TemplateMediaOut(many=True, source="template_media.all")
     recent_results = serializers.SerializerMethodField()
@@ -94,6 +109,9 @@ class SlotDetail(_SlotFields):
 
     def get_ingest_url(self, slot: Slot) -> str:
         return ingest_url(self.context["request"], slot.pk)
+
+    def get_gallery_url(self, slot: Slot) -> str | None:
+        return gallery_url(self.context["request"], slot)
 
     @extend_schema_field(RecentResult(many=True))
     def get_recent_results(self, slot: Slot) -> list:
@@ -118,6 +136,12 @@ class SlotUpdate(serializers.Serializer):
     sync_response_seconds = serializers.IntegerField(allow_null=True, required=False)
     output_format = serializers.ChoiceField(Slot.OutputFormat.choices, required=False)
     settings = serializers.DictField(source="settings_json", required=False)
+    output_profile = serializers.DictField(required=False)
+    qr_corner = serializers.ChoiceField(Slot.QrCorner.choices, required=False)
+    qr_caption = serializers.BooleanField(required=False)
+    fallbacks = ProviderConfigField(many=True, required=False)
+    last_resort = serializers.ChoiceField(Slot.LastResort.choices, required=False)
+    gallery_visibility = serializers.ChoiceField(Slot.GalleryVisibility.choices, required=False)
     template_media = TemplateLinkIn(many=True, required=False)
 
 
@@ -197,6 +221,21 @@ class SlotCleanupView(APIView):
     def post(self, request: Request, slot_id: str) -> Response:
         report = cleanup_media(slot_id=get_slot(slot_id).pk)
         return Response(CleanupReport(report).data)
+
+
+class GalleryLink(serializers.Serializer):
+    gallery_url = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+
+
+class GalleryTokenView(APIView):
+    """A new gallery key for the slot: links with the old key stop working."""
+
+    @extend_schema(request=None, responses={200: GalleryLink, **errors(404)})
+    def post(self, request: Request, slot_id: str) -> Response:
+        slot = services.rotate_gallery_token(slot=get_slot(slot_id), user=request.user)
+        body = {"gallery_url": gallery_url(request, slot), "version": slot.version}
+        return Response(GalleryLink(body).data)
 
 
 class ProviderKeyState(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Calling a slot's provider: its driver and key, the inputs it is sent, and the window.
+"""Calling one provider: its driver and key, the inputs it is sent, and the window.
 
 Providers that download their inputs by URL get them published at unguessable links that work
 until the job's deadline. The window is enforced here: the driver is cancelled when it ends.
@@ -32,21 +32,25 @@ from slots.models import Slot
 log = structlog.get_logger(__name__)
 
 
-def driver_for(slot: Slot, config: RuntimeSettings) -> ProviderDriver:
-    if slot.provider not in DRIVERS:
-        raise IngestError(PROVIDER_UNCONFIGURED, f"provider {slot.provider} is not available")
-    driver = get_driver(slot.provider)
-    if driver.requires_api_key and not config.api_key(slot.provider):
-        raise IngestError(PROVIDER_UNCONFIGURED, f"provider {slot.provider} has no API key")
+def driver_for(provider: str, config: RuntimeSettings) -> ProviderDriver:
+    if provider not in DRIVERS:
+        raise IngestError(PROVIDER_UNCONFIGURED, f"provider {provider} is not available")
+    driver = get_driver(provider)
+    if driver.requires_api_key and not config.api_key(provider):
+        raise IngestError(PROVIDER_UNCONFIGURED, f"provider {provider} has no API key")
     return driver
 
 
-async def template_images(slot: Slot) -> tuple[TemplateImage, ...]:
+async def template_images(
+    slot: Slot, *, roles: set[str] | None = None
+) -> tuple[TemplateImage, ...]:
+    """The slot's template images (of `roles` only, when given), in the slot's order."""
     links = [
         (link.role, link.media.path, link.media.mime)
         async for link in slot.template_media.select_related("media").filter(
             media__cleaned_at__isnull=True
         )
+        if roles is None or link.role in roles
     ]
     contents = await asyncio.gather(*(asyncio.to_thread(read_file, path) for _, path, _ in links))
     return tuple(

@@ -5,10 +5,12 @@ the job succeeds or fails, or the reconciliation of jobs whose worker died (cras
 """
 
 import asyncio
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from asgiref.sync import sync_to_async
@@ -61,6 +63,7 @@ async def start_job(
             input_sha256=sha256,
             idempotency_key=idempotency_key[:128],
             metadata=cap_metadata(metadata),
+            public_code=secrets.token_urlsafe(9),
         )
     except IntegrityError:  # the single-flight constraint: another worker runs this input
         return None
@@ -119,12 +122,14 @@ def finish_job(
     failure_reason: str = "",
     files: list[StoredFile] | None = None,
     result_expires_at: datetime | None = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """End `job` in `status`, free its concurrency seats and delete what it no longer needs.
 
     A `done` job records `files` (its result first) in the same transaction; every other ending
-    deletes all of the job's files. Ending a job that has already ended changes nothing, except
-    that recording a result then raises JobAlreadyEnded (and rolls the record back).
+    deletes all of the job's files. `record` holds other fields the pipeline learned (provider
+    attempts, the provider that answered, warnings). Ending a job that has already ended changes
+    nothing, except that recording a result then raises JobAlreadyEnded (and rolls it back).
     """
     with transaction.atomic():
         if files:
@@ -132,6 +137,7 @@ def finish_job(
                 files=files, slot_id=job.slot_id, job_id=job.job_id, expires_at=result_expires_at
             )
         fields = _terminal_fields(job, status, failure_reason, files, result_expires_at)
+        fields |= record or {}
         ended = JobHistory.objects.filter(pk=job.pk, status=JobHistory.Status.PROCESSING).update(
             **fields
         )

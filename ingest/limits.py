@@ -21,19 +21,22 @@ def provider_limit(config: RuntimeSettings, provider: str) -> int:
 
 async def claim_seats(job: JobHistory, config: RuntimeSettings) -> None:
     """Take a seat of the slot's limit and one of its provider's, or refuse with 429."""
+    await _claim(job, f"slot:{job.slot_id}", config.per_slot_concurrency, "slot_busy")
+    await claim_provider_seat(job, config, job.provider)
+
+
+async def claim_provider_seat(job: JobHistory, config: RuntimeSettings, provider: str) -> None:
+    """A seat of `provider`'s limit for `job` (a fallback takes one before its call)."""
+    await _claim(job, f"provider:{provider}", provider_limit(config, provider), "provider_busy")
+
+
+async def _claim(job: JobHistory, scope: str, limit: int, reason: str) -> None:
     expires_at = job.deadline_at + timedelta(seconds=LEASE_GRACE_SECONDS)
-    scopes = [
-        (f"slot:{job.slot_id}", config.per_slot_concurrency, "slot_busy"),
-        (f"provider:{job.provider}", provider_limit(config, job.provider), "provider_busy"),
-    ]
-    for scope, limit, reason in scopes:
-        claimed = await sync_to_async(ConcurrencyLease.objects.claim)(
-            scope=scope, limit=limit, job_id=job.job_id, expires_at=expires_at
+    claimed = await sync_to_async(ConcurrencyLease.objects.claim)(
+        scope=scope, limit=limit, job_id=job.job_id, expires_at=expires_at
+    )
+    if not claimed:
+        retry_after = await sync_to_async(ConcurrencyLease.objects.seconds_until_free)(
+            scope, limit, LEASE_GRACE_SECONDS
         )
-        if not claimed:
-            retry_after = await sync_to_async(ConcurrencyLease.objects.seconds_until_free)(
-                scope, limit, LEASE_GRACE_SECONDS
-            )
-            raise IngestError(
-                reason, f"{scope} is at its limit of {limit}", retry_after=retry_after
-            )
+        raise IngestError(reason, f"{scope} is at its limit of {limit}", retry_after=retry_after)

@@ -1,8 +1,8 @@
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import connection, models
-from django.db.models import Q
+from django.db import connection, models, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,11 @@ class JobHistory(models.Model):
         TIMEOUT = "timeout", _("таймаут")
         FAILED = "failed", _("ошибка")
 
+    class Fallback(models.TextChoices):
+        NONE = "", _("первый провайдер цепочки")
+        PROVIDER = "provider", _("запасной провайдер")
+        ORIGINAL = "original", _("оригинал (все провайдеры отказали)")
+
     class HashCheck(models.TextChoices):
         MATCH = "match", _("совпал")
         MISMATCH = "mismatch", _("не совпал")
@@ -64,6 +69,16 @@ class JobHistory(models.Model):
         _("проверка hash"), max_length=12, choices=HashCheck.choices, default=HashCheck.OFF
     )
     metadata = models.JSONField(_("метаданные"), default=dict, blank=True)
+    # Each provider tried, in order: {"provider", "operation", "outcome", "ms"}.
+    attempts = models.JSONField(_("попытки"), default=list, blank=True)
+    fallback = models.CharField(
+        _("запасной вариант"), max_length=8, choices=Fallback.choices, default="", blank=True
+    )
+    warnings = models.JSONField(_("предупреждения"), default=list, blank=True)
+    # The short code of the guest page /r/{code} (printed as a QR code on the photo).
+    public_code = models.CharField(
+        _("код гостевой ссылки"), max_length=16, unique=True, null=True, blank=True
+    )
 
     objects = JobQuerySet.as_manager()
 
@@ -184,3 +199,79 @@ class ConcurrencyLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}#{self.seat}"
+
+
+# Failures that say the provider itself is in trouble (not this photo or this slot's settings).
+PROVIDER_TROUBLE = frozenset({"quota", "provider_5xx", "network", "timeout"})
+COOLDOWN_AFTER_FAILURES = 3
+COOLDOWN_WINDOW = timedelta(minutes=1)
+COOLDOWN = timedelta(minutes=1)
+
+
+class ProviderStateQuerySet(models.QuerySet):
+    def cooling_down(self, now: datetime | None = None) -> "ProviderStateQuerySet":
+        return self.filter(cooldown_until__gt=now or timezone.now())
+
+    def note_success(self, provider: str, ms: int) -> None:
+        """A call answered: the failure streak ends, the typical time moves towards `ms`."""
+        self.get_or_create(provider=provider)
+        self.filter(provider=provider).update(
+            consecutive_failures=0,
+            first_failure_at=None,
+            cooldown_until=None,
+            typical_ms=Case(
+                When(typical_ms__isnull=True, then=Value(ms)),
+                default=(F("typical_ms") * 4 + ms) / 5,
+            ),
+        )
+
+    def note_failure(self, provider: str, reason: str, retry_after: int | None = None) -> None:
+        """Count a failure; several within a minute, or a 429 asking to wait, start a cooldown."""
+        if reason not in PROVIDER_TROUBLE:
+            return
+        now = timezone.now()
+        with transaction.atomic():
+            self.get_or_create(provider=provider)
+            state = self.select_for_update().get(provider=provider)
+            state.count_failure(reason, now, retry_after)
+            state.save()
+
+
+class ProviderState(models.Model):
+    """How a provider has been answering lately, shared by every worker.
+
+    A provider failing again and again (or asking to wait, with a 429) is skipped without a
+    call until `cooldown_until`; `typical_ms` (a moving average of successful calls) tells a
+    fallback chain whether the next provider still fits in what is left of a booth's window.
+    """
+
+    provider = models.CharField(_("провайдер"), max_length=16, primary_key=True)
+    consecutive_failures = models.PositiveIntegerField(_("ошибок подряд"), default=0)
+    first_failure_at = models.DateTimeField(_("первая ошибка серии"), null=True, blank=True)
+    last_failure_reason = models.CharField(_("последняя ошибка"), max_length=32, blank=True)
+    last_failure_at = models.DateTimeField(_("время последней ошибки"), null=True, blank=True)
+    cooldown_until = models.DateTimeField(_("пропускается до"), null=True, blank=True)
+    typical_ms = models.PositiveIntegerField(_("обычное время ответа, мс"), null=True, blank=True)
+
+    objects = ProviderStateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("состояние провайдера")
+        verbose_name_plural = _("состояния провайдеров")
+
+    def __str__(self) -> str:
+        return self.provider
+
+    def count_failure(self, reason: str, now: datetime, retry_after: int | None) -> None:
+        streak_started = self.first_failure_at
+        if streak_started is None or now - streak_started > COOLDOWN_WINDOW:
+            self.first_failure_at, self.consecutive_failures = now, 0
+        self.consecutive_failures += 1
+        self.last_failure_reason, self.last_failure_at = reason, now
+        until = []
+        if self.consecutive_failures >= COOLDOWN_AFTER_FAILURES:
+            until.append(now + COOLDOWN)
+        if reason == "quota" and retry_after:
+            until.append(now + timedelta(seconds=retry_after))
+        if until:
+            self.cooldown_until = max([*until, self.cooldown_until or now])

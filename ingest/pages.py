@@ -30,6 +30,16 @@ def ingest_url(request: HttpRequest, slot_id: str) -> str:
     return public_url(request, reverse("ingest", args=[slot_id]))
 
 
+def gallery_url(request: HttpRequest, slot: Slot) -> str | None:
+    """The public gallery's link to hand out: with the slot's key unless it is open or off."""
+    if slot.gallery_visibility == Slot.GalleryVisibility.OFF:
+        return None
+    url = public_url(request, reverse("gallery", args=[slot.pk]))
+    if slot.gallery_visibility == Slot.GalleryVisibility.TOKEN:
+        url += f"?k={slot.gallery_token}"
+    return url
+
+
 @staff_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = [

@@ -8,29 +8,37 @@ happens: validation errors, provider faults, the window running out, or the clie
 import asyncio
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import structlog
+from django.conf import settings
 from django.utils import timezone
 
 from core.cpu import run_cpu
 from core.db import release_db_connections
 from core.runtime import RuntimeSettings
-from ingest.calls import call_provider, driver_for, publish_inputs, template_images
+from ingest.calls import template_images
+from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
 from ingest.errors import IngestError
 from ingest.jobs import IngestResult, afinish_job, find_earlier_job, follow, start_job
 from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
 from media.services import delete_stored_files, write_result_files
-from providers.base import BAD_RESPONSE, ImageInput, ProviderJob
-from slots.models import Slot
+from providers.base import BAD_RESPONSE, ImageInput, ProviderResult, TemplateImage
+from providers.registry import get_driver
+from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
 log = structlog.get_logger(__name__)
 
 OUTPUT_MIMES = {"jpeg": images.JPEG, "png": images.PNG, "webp": images.WEBP}
 _HASH_BY_LENGTH = {32: hashlib.md5, 40: hashlib.sha1, 64: hashlib.sha256}
+
+
+# Template roles sent to providers; an overlay brands the print afterwards and is never sent.
+PROVIDER_ROLES = {role for role in SlotTemplateMedia.Role.values if role != "overlay"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,11 @@ class _JobContext:
     config: RuntimeSettings
     deadline: float
     public_base_url: str
+    attempts: Attempts = field(default_factory=Attempts)
+
+    def record(self, **fields: Any) -> dict[str, Any]:
+        """What the job learned on its way, kept on its row however it ends."""
+        return {"attempts": self.attempts.entries, **fields}
 
 
 async def get_active_slot(slot_id: str) -> Slot:
@@ -116,19 +129,26 @@ async def _run_to_terminal_state(
         status = (
             JobHistory.Status.TIMEOUT if error.reason == "timeout" else JobHistory.Status.FAILED
         )
-        await asyncio.shield(afinish_job(job, status, failure_reason=error.reason))
+        await asyncio.shield(
+            afinish_job(job, status, failure_reason=error.reason, record=context.record())
+        )
         raise
     except asyncio.CancelledError:  # only at shutdown: the loop is cancelling every task
-        await asyncio.shield(_fail(job))
+        await asyncio.shield(_fail(context))
         raise
     except Exception:
         log.exception("ingest.internal_error", job_id=str(job.job_id))
-        await asyncio.shield(_fail(job))
+        await asyncio.shield(_fail(context))
         raise IngestError("internal_error", "unexpected error", job_id=job.job_id) from None
 
 
-async def _fail(job: JobHistory) -> None:
-    await afinish_job(job, JobHistory.Status.FAILED, failure_reason="internal_error")
+async def _fail(context: _JobContext) -> None:
+    await afinish_job(
+        context.job,
+        JobHistory.Status.FAILED,
+        failure_reason="internal_error",
+        record=context.record(),
+    )
 
 
 async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> IngestResult:
@@ -140,32 +160,54 @@ async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> I
     photo = await _normalise(data)
     job.hash_check = await _check_hash(job, data, claimed_hash, config.hash_check)
     await claim_seats(job, config)
-    driver = driver_for(slot, config)
-    photo_input, templates = ImageInput(photo.data, photo.mime), await template_images(slot)
-    if driver.needs_public_urls:
-        photo_input, templates = await publish_inputs(
-            job, photo_input, templates, context.public_base_url
-        )
-    provider_job = ProviderJob(
-        job_id=str(job.job_id),
-        slot_id=slot.pk,
-        operation=slot.operation,
-        settings=slot.settings_json,
-        photo=photo_input,
-        templates=templates,
-        api_key=config.api_key(slot.provider),
-        deadline=context.deadline,
-    )
+    templates = await template_images(slot, roles=PROVIDER_ROLES)
     await release_db_connections()
-    answer = await call_provider(driver, provider_job)
+    answer, link = await _edit(context, ImageInput(photo.data, photo.mime), templates)
     output_mime = OUTPUT_MIMES.get(slot.output_format, photo.mime)
+    trusted = link is None or get_driver(link.provider).trusted_output
     try:
-        rendered = await run_cpu(
-            images.render_result, answer.data, output_mime, trusted=driver.trusted_output
-        )
+        rendered = await run_cpu(images.render_result, answer.data, output_mime, trusted=trusted)
     except (images.UnsupportedImage, images.InvalidImage) as error:
         raise IngestError(BAD_RESPONSE, f"provider answer is not a usable image: {error}") from None
-    return await _store_result(job, slot, rendered, config)
+    fields = {
+        "provider": link.provider if link else job.provider,
+        "fallback": _fallback(slot, link),
+    }
+    return await _store_result(context, rendered, fields)
+
+
+async def _edit(
+    context: _JobContext, photo: ImageInput, templates: tuple[TemplateImage, ...]
+) -> tuple[ProviderResult, ProviderConfig | None]:
+    """The chain's answer and the link that gave it; the original photo (no link) as the slot's
+    last resort when every provider failed."""
+    slot = context.slot
+    keeps_original = slot.last_resort == Slot.LastResort.ORIGINAL
+    reserve = settings.LAST_RESORT_SECONDS if keeps_original else 0
+    run = ChainRun(
+        job=context.job,
+        config=context.config,
+        chain=slot.chain(),
+        photo=photo,
+        templates=templates,
+        deadline=context.deadline,
+        stop_at=context.deadline - reserve,
+        public_base_url=context.public_base_url,
+        attempts=context.attempts,
+    )
+    try:
+        return await run_chain(run)
+    except IngestError as error:
+        if not keeps_original or error.reason not in FALLBACK_REASONS:
+            raise
+        log.warning("ingest.last_resort", job_id=str(context.job.job_id), reason=error.reason)
+        return ProviderResult(photo.data, photo.mime), None
+
+
+def _fallback(slot: Slot, link: ProviderConfig | None) -> str:
+    if link is None:
+        return JobHistory.Fallback.ORIGINAL
+    return JobHistory.Fallback.NONE if link == slot.chain()[0] else JobHistory.Fallback.PROVIDER
 
 
 async def _normalise(data: bytes) -> images.EncodedImage:
@@ -200,19 +242,26 @@ def hash_outcome(data: bytes, claimed: str) -> str:
 
 
 async def _store_result(
-    job: JobHistory, slot: Slot, rendered: images.RenderedResult, config: RuntimeSettings
+    context: _JobContext, rendered: images.RenderedResult, fields: dict[str, Any]
 ) -> IngestResult:
+    job = context.job
     files = await asyncio.to_thread(
         write_result_files,
-        slot_id=slot.pk,
+        slot_id=job.slot_id,
         job_id=job.job_id,
         payload=rendered.payload,
         preview=rendered.preview,
     )
-    expires_at = timezone.now() + timedelta(hours=config.result_ttl_hours)
+    expires_at = timezone.now() + timedelta(hours=context.config.result_ttl_hours)
     try:
         await asyncio.shield(
-            afinish_job(job, JobHistory.Status.DONE, files=files, result_expires_at=expires_at)
+            afinish_job(
+                job,
+                JobHistory.Status.DONE,
+                files=files,
+                result_expires_at=expires_at,
+                record=context.record(**fields),
+            )
         )
     except BaseException:
         await asyncio.to_thread(delete_stored_files, [f.path for f in files])

@@ -55,6 +55,17 @@ def result_media(job_id: str, *, preview: bool) -> MediaObject | object | None:
     return media
 
 
+def guest_result(code: str) -> JobHistory | object | None:
+    """The done job behind a guest link, EXPIRED past its TTL (its files deleted then)."""
+    job = selectors.job_by_code(code)
+    if job is None or job.status != JobHistory.Status.DONE:
+        return None
+    if not job.result_is_live():
+        delete_media(list(MediaObject.objects.live().filter(job_id=job.job_id)))
+        return EXPIRED
+    return job
+
+
 def provider_input(media_id: str) -> MediaObject | object | None:
     """A published provider input, EXPIRED after its job's deadline (deleted at that read)."""
     media_uuid = parse_id(media_id)

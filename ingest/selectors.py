@@ -61,6 +61,10 @@ def job(job_id: uuid.UUID) -> JobHistory | None:
     return JobHistory.objects.filter(pk=job_id).first()
 
 
+def job_by_code(code: str) -> JobHistory | None:
+    return JobHistory.objects.filter(public_code=code).first() if code else None
+
+
 def result_file(job_id: uuid.UUID, *, preview: bool) -> MediaObject | None:
     """The newest result (or preview) row of a job, cleaned or not."""
     kind = MediaObject.Kind.PREVIEW if preview else MediaObject.Kind.RESULT

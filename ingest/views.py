@@ -166,13 +166,38 @@ async def _file_response(media: MediaObject, **headers: str) -> HttpResponse:
 
 
 def gallery(request: HttpRequest, slot_id: str) -> HttpResponse:
-    """Public: the slot's latest results still within their TTL (ids are unguessable)."""
+    """Public: the slot's latest results within their TTL, only with the slot's gallery key.
+
+    Photos of people must not be enumerable: without the key (`?k=`) the gallery does not
+    exist (404), unless staff opened it to everyone.
+    """
     slot = Slot.objects.filter(pk=slot_id).first()
-    if slot is None:
-        raise Http404("no such slot")
-    return render(
+    if slot is None or not slot.gallery_opens_with(request.GET.get("k", "")):
+        raise Http404("no such gallery")
+    response = render(
         request, "ingest/gallery.html", {"slot": slot, "jobs": gallery_jobs(slot_id=slot.pk)}
     )
+    response["Referrer-Policy"] = "no-referrer"  # the key must not leak to other sites
+    return response
+
+
+def guest_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The page a guest reaches from the QR code on the print: the photo and its download."""
+    found = results.guest_result(code)
+    if found is None:
+        raise Http404("no such photo")
+    if found is results.EXPIRED:
+        return render(request, "ingest/guest_expired.html", status=410)
+    job = found
+    context = {
+        "job": job,
+        "download_url": reverse("public-result", args=[job.job_id]),
+        "preview_url": reverse("public-preview", args=[job.job_id]),
+    }
+    response = render(request, "ingest/guest.html", context)
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def image_response(request: HttpRequest, result: IngestResult) -> HttpResponse:

@@ -212,6 +212,12 @@ GEMINI_MAX_SIDE = env.int("GEMINI_MAX_SIDE", default=2048)
 # at least this long (or as long as the first attempt took) is left of the window.
 GEMINI_RETRY_MIN_SECONDS = env.float("GEMINI_RETRY_MIN_SECONDS", default=15)
 TURBOTEXT_POLL_SECONDS = env.float("TURBOTEXT_POLL_SECONDS", default=2)
+# A slot's next provider is tried only while at least this long (or its typical time, when that
+# is longer) is left of the window; the attempt before it is cut short to leave that much.
+FALLBACK_MIN_ATTEMPT_SECONDS = env.float("FALLBACK_MIN_ATTEMPT_SECONDS", default=4)
+# Kept at the end of the window for a slot that answers with the original photo when every
+# provider failed: rendering it into the print takes about a second for a 24 MP photo.
+LAST_RESORT_SECONDS = env.float("LAST_RESORT_SECONDS", default=2)
 # The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
 # the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
 # for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.

@@ -69,11 +69,14 @@ class SlotAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Slot, form: SlotAdminForm, change: bool) -> None:
         # Saved through the service so the version moves on even when only templates change.
+        # Templates are saved after the slot here (inlines): whether the chain has the ones it
+        # needs shows as the slot's readiness instead of refusing the save.
         services.update_slot(
             slot=obj,
             expected_version=form.cleaned_data["expected_version"],
             changes={},
             user=request.user,
+            check_templates=False,
         )
 
     @admin.action(description=_("Включить выбранные слоты"))

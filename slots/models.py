@@ -1,3 +1,7 @@
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
 import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,10 +14,37 @@ from media.models import MediaObject
 from providers.registry import DRIVERS
 
 SLOT_COUNT = 15
+# The primary provider and up to two fallbacks.
+MAX_CHAIN = 3
 
 
 def slot_ids() -> list[str]:
     return [f"slot-{number:03d}" for number in range(1, SLOT_COUNT + 1)]
+
+
+def new_gallery_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One link of a slot's chain: which provider, what it does, with which settings."""
+
+    provider: str
+    operation: str
+    settings: dict[str, Any]
+
+    def errors(self) -> dict[str, list[str]]:
+        """What is wrong with this configuration, by field (`provider`, `operation`, `settings`)."""
+        driver = DRIVERS.get(self.provider)
+        if driver is None:
+            return {"provider": [str(_("Этот провайдер ещё не подключён."))]}
+        if self.operation not in driver.operations:
+            allowed = ", ".join(driver.operations)
+            return {"operation": [str(_("Допустимые операции: %s") % allowed)]}
+        validator = jsonschema.Draft202012Validator(driver.settings_schema)
+        found = sorted(validator.iter_errors(self.settings), key=lambda e: list(e.path))
+        return {"settings": [_settings_error(e) for e in found]} if found else {}
 
 
 class Slot(models.Model):
@@ -24,6 +55,22 @@ class Slot(models.Model):
         JPEG = "jpeg", "JPEG"
         PNG = "png", "PNG"
         WEBP = "webp", "WEBP"
+
+    class LastResort(models.TextChoices):
+        ERROR = "error", _("ответить ошибкой (будка напечатает оригинал)")
+        ORIGINAL = "original", _("отдать оригинал с рамкой и QR-кодом")
+
+    class GalleryVisibility(models.TextChoices):
+        TOKEN = "token", _("по ссылке с ключом")
+        OPEN = "open", _("открыта всем")
+        OFF = "off", _("выключена")
+
+    class QrCorner(models.TextChoices):
+        NONE = "", _("без QR-кода")
+        BOTTOM_RIGHT = "bottom-right", _("справа внизу")
+        BOTTOM_LEFT = "bottom-left", _("слева внизу")
+        TOP_RIGHT = "top-right", _("справа вверху")
+        TOP_LEFT = "top-left", _("слева вверху")
 
     id = models.CharField(max_length=16, primary_key=True)
     display_name = models.CharField(_("название"), max_length=100)
@@ -63,6 +110,27 @@ class Slot(models.Model):
         choices=OutputFormat.choices,
         default=OutputFormat.SAME,
     )
+    # media.output.OutputProfile as JSON (aspect, long side, fit, …); {} keeps the answer as is.
+    output_profile = models.JSONField(_("профиль печати"), default=dict, blank=True)
+    qr_corner = models.CharField(
+        _("QR-код на отпечатке"), max_length=16, choices=QrCorner.choices, default="", blank=True
+    )
+    qr_caption = models.BooleanField(_("короткая ссылка под QR-кодом"), default=False)
+    # Further links of the chain after the slot's own provider: [{provider, operation, settings}].
+    fallbacks = models.JSONField(_("запасные провайдеры"), default=list, blank=True)
+    last_resort = models.CharField(
+        _("если все провайдеры отказали"),
+        max_length=8,
+        choices=LastResort.choices,
+        default=LastResort.ERROR,
+    )
+    gallery_visibility = models.CharField(
+        _("галерея"),
+        max_length=8,
+        choices=GalleryVisibility.choices,
+        default=GalleryVisibility.TOKEN,
+    )
+    gallery_token = models.CharField(_("ключ галереи"), max_length=32, default=new_gallery_token)
 
     class Meta:
         verbose_name = _("слот")
@@ -80,20 +148,52 @@ class Slot(models.Model):
         """How long a booth waits for this slot's answer: its own window, else the global one."""
         return self.sync_response_seconds or config.sync_response_seconds
 
-    def clean(self) -> None:
-        driver = DRIVERS.get(self.provider)
-        if driver is None:
-            raise ValidationError({"provider": _("Этот провайдер ещё не подключён.")})
-        if self.operation not in driver.operations:
-            raise ValidationError(
-                {"operation": _("Допустимые операции: %s") % ", ".join(driver.operations)}
-            )
-        errors = sorted(
-            jsonschema.Draft202012Validator(driver.settings_schema).iter_errors(self.settings_json),
-            key=lambda e: list(e.path),
+    def chain(self) -> list[ProviderConfig]:
+        """The providers to try, in order: the slot's own, then its fallbacks."""
+        own = ProviderConfig(self.provider, self.operation, self.settings_json)
+        return [own, *(_config(entry) for entry in self.fallbacks if isinstance(entry, dict))]
+
+    def gallery_opens_with(self, token: str) -> bool:
+        if self.gallery_visibility == self.GalleryVisibility.OPEN:
+            return True
+        return (
+            self.gallery_visibility == self.GalleryVisibility.TOKEN
+            and bool(token)
+            and secrets.compare_digest(token.encode(), self.gallery_token.encode())
         )
+
+    def clean(self) -> None:
+        own_errors = self.chain()[0].errors()
+        names = {"settings": "settings_json"}
+        errors = {names.get(field, field): messages for field, messages in own_errors.items()}
+        errors |= _chain_errors(self)
         if errors:
-            raise ValidationError({"settings_json": [_settings_error(e) for e in errors]})
+            raise ValidationError(errors)
+
+
+def _config(entry: dict) -> ProviderConfig:
+    settings_value = entry.get("settings")
+    return ProviderConfig(
+        provider=str(entry.get("provider", "")),
+        operation=str(entry.get("operation", "")),
+        settings=settings_value if isinstance(settings_value, dict) else {},
+    )
+
+
+def _chain_errors(slot: Slot) -> dict[str, list[str]]:
+    if not isinstance(slot.fallbacks, list) or len(slot.fallbacks) > MAX_CHAIN - 1:
+        return {"fallbacks": [str(_("Не больше двух запасных провайдеров."))]}
+    messages = []
+    for number, entry in enumerate(slot.fallbacks, start=1):
+        if not isinstance(entry, dict) or set(entry) - {"provider", "operation", "settings"}:
+            messages.append(str(_("Запасной %d: нужны provider, operation, settings.") % number))
+            continue
+        for field, problems in _config(entry).errors().items():
+            messages += [f"{number}.{field}: {problem}" for problem in problems]
+    configs = [(c.provider, c.operation, repr(sorted(c.settings.items()))) for c in slot.chain()]
+    if len(set(configs)) != len(configs):
+        messages.append(str(_("Одна и та же настройка провайдера указана в цепочке дважды.")))
+    return {"fallbacks": messages} if messages else {}
 
 
 def _settings_error(error: jsonschema.ValidationError) -> str:

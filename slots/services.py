@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from media.images import normalise_upload
 from media.models import MediaObject
 from media.services import delete_media
 from media.uploads import store_clean_image
-from slots.models import Slot, SlotTemplateMedia
+from providers.registry import DRIVERS
+from slots.models import Slot, SlotTemplateMedia, new_gallery_token
 
 EDITABLE_FIELDS = (
     "display_name",
@@ -30,6 +32,12 @@ EDITABLE_FIELDS = (
     "size_limit_mb",
     "sync_response_seconds",
     "output_format",
+    "output_profile",
+    "qr_corner",
+    "qr_caption",
+    "fallbacks",
+    "last_resort",
+    "gallery_visibility",
 )
 
 
@@ -52,11 +60,14 @@ def update_slot(
     changes: dict[str, Any],
     template_media: list[TemplateLink] | None = None,
     user,
+    check_templates: bool = True,
 ) -> Slot:
     """Validate and store `changes` (field → value) made to `expected_version` of `slot`.
 
-    Raises ValidationError (field → messages; settings against the driver's JSON Schema) or
-    StaleSlotVersion. `template_media`, when given, becomes the slot's whole template list.
+    Raises ValidationError (field → messages; settings against the driver's JSON Schema; an
+    operation whose template role is missing among the slot's templates, unless
+    `check_templates` is off) or StaleSlotVersion. `template_media`, when given, becomes the
+    slot's whole template list.
     """
     for name, value in changes.items():
         setattr(slot, name, value)
@@ -65,7 +76,42 @@ def update_slot(
         _record_change(slot, user=user, expected_version=expected_version, fields=EDITABLE_FIELDS)
         if template_media is not None:
             _relink_templates(slot, template_media)
+        if check_templates:
+            _check_templates(slot)
     return slot
+
+
+def rotate_gallery_token(*, slot: Slot, user) -> Slot:
+    """A new gallery key: links handed out with the old one stop opening the gallery."""
+    slot.gallery_token = new_gallery_token()
+    _record_change(slot, user=user, fields=("gallery_token",))
+    return slot
+
+
+def missing_templates(slot: Slot) -> dict[str, list[str]]:
+    """Template roles the slot's chain needs but lacks: field (operation, fallbacks) → messages."""
+    present = set(slot.template_media.values_list("role", flat=True))
+    labels = dict(SlotTemplateMedia.Role.choices)
+    problems: dict[str, list[str]] = {}
+    for index, link in enumerate(slot.chain()):
+        driver = DRIVERS.get(link.provider)
+        operation = driver.operations.get(link.operation) if driver else None
+        roles = operation.template_roles if operation else ()
+        if roles and not present & set(roles):
+            wanted = " / ".join(str(labels.get(role, role)) for role in roles)
+            field = "operation" if index == 0 else "fallbacks"
+            message = _("Для операции «%(op)s» нужен шаблон с ролью «%(role)s».") % {
+                "op": operation.label,
+                "role": wanted,
+            }
+            problems.setdefault(field, []).append(str(message))
+    return problems
+
+
+def _check_templates(slot: Slot) -> None:
+    problems = missing_templates(slot)
+    if problems:
+        raise ValidationError(problems)
 
 
 def set_slots_active(*, slot_ids: list[str], active: bool, user) -> int:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
 from media.tests.factories import MediaObjectFactory
-from slots.models import SlotTemplateMedia
+from slots.models import Slot, SlotTemplateMedia
 from slots.tests.factories import SlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,9 @@ def test_gallery_shows_the_last_ten_live_booth_results(client):
     done_job(source=JobHistory.Source.UI_TEST)  # staff test runs stay private
     JobFactory(status=JobHistory.Status.FAILED)
 
-    response = client.get("/public/slots/slot-001")
+    token = Slot.objects.get(pk="slot-001").gallery_token
+
+    response = client.get(f"/public/slots/slot-001?k={token}")
 
     assert response.status_code == 200
     shown = list(response.context["jobs"])
@@ -82,3 +84,47 @@ def test_gallery_shows_the_last_ten_live_booth_results(client):
 
 def test_gallery_of_an_unknown_slot_is_404(client):
     assert client.get("/public/slots/slot-404").status_code == 404
+
+
+@pytest.mark.parametrize("key", [None, "", "wrong-key", "ключ"])
+def test_gallery_without_its_key_does_not_exist(client, key):
+    done_job()
+    query = {} if key is None else {"k": key}
+
+    assert client.get("/public/slots/slot-001", query).status_code == 404
+
+
+def test_an_open_gallery_needs_no_key_and_a_gallery_switched_off_opens_with_none(client):
+    done_job()
+    Slot.objects.filter(pk="slot-001").update(gallery_visibility="open")
+    Slot.objects.filter(pk="slot-002").update(gallery_visibility="off")
+    token = Slot.objects.get(pk="slot-002").gallery_token
+
+    assert client.get("/public/slots/slot-001").status_code == 200
+    assert client.get(f"/public/slots/slot-002?k={token}").status_code == 404
+
+
+def test_rotating_the_gallery_key_closes_links_with_the_old_one(client, staff_api):
+    old = Slot.objects.get(pk="slot-001").gallery_token
+
+    body = staff_api.post("/api/slots/slot-001/gallery-token").json()
+
+    new = Slot.objects.get(pk="slot-001").gallery_token
+    assert new != old and body["gallery_url"].endswith(f"/public/slots/slot-001?k={new}")
+    assert client.get(f"/public/slots/slot-001?k={old}").status_code == 404
+    assert client.get(f"/public/slots/slot-001?k={new}").status_code == 200
+
+
+def test_guest_page_shows_the_photo_and_its_download_then_410_after_expiry(client):
+    job = done_job(public_code="AbCdEf123456")
+
+    page = client.get("/r/AbCdEf123456")
+    JobHistory.objects.filter(pk=job.pk).update(result_expires_at=timezone.now())
+    expired = client.get("/r/AbCdEf123456")
+
+    assert page.status_code == 200
+    assert f"/public/results/{job.job_id}" in page.text
+    assert "Скачать" in page.text
+    assert expired.status_code == 410
+    assert "истёк" in expired.text
+    assert client.get("/r/NoSuchCode00").status_code == 404

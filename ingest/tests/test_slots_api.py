@@ -194,3 +194,49 @@ def test_inactive_slot_is_still_configurable(staff_api):
 
     assert response.status_code == 200
     assert Slot.objects.get(pk="slot-004").is_active
+
+
+def test_put_sets_a_fallback_chain_and_a_last_resort(staff_api):
+    chain = [{"provider": "local", "operation": "filter", "settings": {"filter": "mono"}}]
+
+    response = put(staff_api, fallbacks=chain, last_resort="original")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["fallbacks"] == chain
+    slot = Slot.objects.get(pk="slot-001")
+    assert [link.provider for link in slot.chain()] == ["local", "local"]
+    assert slot.last_resort == "original"
+
+
+@pytest.mark.parametrize(
+    "fallbacks",
+    [
+        [{"provider": "local", "operation": "filter", "settings": {"filter": "sepia"}}],  # twice
+        [{"provider": "nope", "operation": "x", "settings": {}}],
+        [{"provider": "local", "operation": "dance", "settings": {}}],
+        [{"provider": "local", "operation": "filter", "settings": {"filter": "neon"}}],
+        [{"provider": "local", "operation": "passthrough", "settings": {}}] * 3,
+    ],
+)
+def test_put_refuses_a_chain_that_cannot_work(staff_api, fallbacks):
+    response = put(staff_api, fallbacks=fallbacks)
+
+    assert response.status_code == 400
+    assert "fallbacks" in response.json()["errors"]
+    assert Slot.objects.get(pk="slot-001").version == 1
+
+
+def test_put_refuses_an_operation_whose_template_is_missing(staff_api):
+    response = put(staff_api, provider="turbotext", operation="style_transfer", settings={})
+
+    assert response.status_code == 400
+    assert "стиль" in response.json()["errors"]["operation"][0]
+    assert Slot.objects.get(pk="slot-001").provider == "local"
+
+
+def test_an_operation_is_accepted_once_its_template_is_there(staff_api):
+    SlotTemplateMedia.objects.create(slot_id="slot-001", media=MediaObjectFactory(), role="style")
+
+    response = put(staff_api, provider="turbotext", operation="style_transfer", settings={})
+
+    assert response.status_code == 200
