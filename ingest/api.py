@@ -15,7 +15,8 @@ from core.runtime import HASH_CHECK_MODES, load_runtime_settings
 from ingest import configuration
 from ingest.models import JobHistory
 from ingest.pages import gallery_url, ingest_url
-from ingest.selectors import SlotActivity, recent_jobs, slots_with_activity
+from ingest.selectors import recent_jobs
+from ingest.status import SlotStatus, slot_statuses
 from media.api import CleanupReport
 from media.cleanup import cleanup_media
 from slots import services
@@ -40,7 +41,12 @@ class SlotSummary(_SlotFields):
     ingest_url = serializers.URLField()
     last_job_at = serializers.DateTimeField(allow_null=True)
     last_job_status = serializers.CharField(allow_null=True)
+    last_error = serializers.CharField(help_text="The latest job's failure, in Russian.")
+    last_result_preview_url = serializers.CharField(allow_null=True)
     in_flight = serializers.IntegerField()
+    status = serializers.ChoiceField(["ready", "not_ready", "switched_off", "failing"])
+    status_label = serializers.CharField()
+    status_reasons = serializers.ListField(child=serializers.CharField())
 
 
 class TemplateMediaOut(serializers.Serializer):
@@ -145,7 +151,9 @@ class SlotUpdate(serializers.Serializer):
     template_media = TemplateLinkIn(many=True, required=False)
 
 
-def slot_summary(request: Request, slot: Slot, activity: SlotActivity) -> dict:
+def slot_summary(request: Request, slot: Slot, status: SlotStatus) -> dict:
+    activity = status.activity
+    preview = activity.last_result_job_id
     return {
         "id": slot.pk,
         "display_name": slot.display_name,
@@ -157,7 +165,12 @@ def slot_summary(request: Request, slot: Slot, activity: SlotActivity) -> dict:
         "ingest_url": ingest_url(request, slot.pk),
         "last_job_at": activity.last_job_at,
         "last_job_status": activity.last_status,
+        "last_error": status.last_error,
+        "last_result_preview_url": reverse("public-preview", args=[preview]) if preview else None,
         "in_flight": activity.in_flight,
+        "status": status.state,
+        "status_label": status.label,
+        "status_reasons": list(status.reasons),
     }
 
 
@@ -175,7 +188,8 @@ def slot_detail(request: Request, slot_id: str) -> dict:
 class SlotListView(APIView):
     @extend_schema(responses=SlotSummary(many=True))
     def get(self, request: Request) -> Response:
-        summaries = [slot_summary(request, *row) for row in slots_with_activity()]
+        rows = slot_statuses(load_runtime_settings())
+        summaries = [slot_summary(request, *row) for row in rows]
         return Response(SlotSummary(summaries, many=True).data)
 
 

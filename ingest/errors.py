@@ -3,6 +3,7 @@
 import uuid
 
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import error_response
 
@@ -27,6 +28,38 @@ STATUS_FOR_REASON = {
     "timeout": 504,
     "internal_error": 500,
 }
+
+
+# One text per failure_reason, for staff: the pages, their toasts and the statistics.
+FAILURE_TEXTS = {
+    "slot_not_found": _("Такого слота нет"),
+    "slot_inactive": _("Слот отключён"),
+    "payload_too_large": _("Файл больше допустимого размера"),
+    "missing_field": _("В запросе нет нужного поля (пароль, hash или файл)"),
+    "bad_request": _("Запрос не в формате multipart/form-data"),
+    "invalid_password": _("Неверный пароль ingest"),
+    "throttled": _("Слишком много неверных паролей — подождите"),
+    "unsupported_media_type": _("Файл не JPEG, PNG или WEBP"),
+    "invalid_image": _("Файл повреждён или слишком большой по пикселям"),
+    "hash_mismatch": _("Поле hash не совпадает с файлом"),
+    "idempotency_key_reused": _("Ключ идемпотентности уже использован с другим фото"),
+    "slot_busy": _("Слот занят: достигнут лимит одновременных задач"),
+    "provider_busy": _("Провайдер занят: достигнут лимит одновременных задач"),
+    "provider_unconfigured": _("Провайдер не настроен (ключ, модель, промпт или шаблон)"),
+    "provider_5xx": _("Провайдер временно недоступен"),
+    "quota": _("Исчерпана квота провайдера"),
+    "network": _("Нет связи с провайдером"),
+    "safety_blocked": _("Провайдер отказался обрабатывать фото (фильтр безопасности)"),
+    "bad_response": _("Провайдер вернул ответ без изображения"),
+    "timeout": _("Нет ответа за отведённое время"),
+    "storage_unavailable": _("Хранилище файлов недоступно"),
+    "database_unavailable": _("База данных недоступна"),
+    "internal_error": _("Внутренняя ошибка сервера"),
+}
+
+
+def failure_text(reason: str) -> str:
+    return str(FAILURE_TEXTS.get(reason, reason))
 
 
 class IngestError(Exception):

@@ -9,7 +9,7 @@ from core.auth import staff_page
 from core.links import public_url
 from core.runtime import HASH_CHECK_MODES, SYNC_RESPONSE_BOUNDS, load_runtime_settings
 from ingest.configuration import describe_settings
-from ingest.selectors import slots_with_activity
+from ingest.status import slot_statuses
 from providers.registry import DRIVERS, provider_choices
 from slots.models import Slot, SlotTemplateMedia
 
@@ -43,8 +43,8 @@ def gallery_url(request: HttpRequest, slot: Slot) -> str | None:
 @staff_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = [
-        {"slot": slot, "activity": activity, "ingest_url": ingest_url(request, slot.pk)}
-        for slot, activity in slots_with_activity()
+        {"slot": slot, "status": status, "ingest_url": ingest_url(request, slot.pk)}
+        for slot, status in slot_statuses(load_runtime_settings())
     ]
     return render(request, "ingest/dashboard.html", {"cards": cards})
 

@@ -6,7 +6,7 @@ Each is a fixed number of queries whatever the number of slots or jobs: they lea
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -14,10 +14,17 @@ from django.utils import timezone
 
 from ingest.models import JobHistory
 from media.models import MediaObject
+from providers.base import FAILURE_CODES
 from slots.models import Slot
 
 Status = JobHistory.Status
 RECENT_RESULTS = 10
+
+
+# Failures that mean a slot is in trouble; a guest's bad file or a busy slot are not.
+FAILING_REASONS = frozenset({*FAILURE_CODES, "timeout", "internal_error", "storage_unavailable"})
+# A slot whose latest booth shot within this long failed for one of those reasons is failing.
+FAILING_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -25,23 +32,50 @@ class SlotActivity:
     last_job_at: datetime | None
     last_status: str | None
     in_flight: int
+    last_failure_reason: str = ""
+    last_result_job_id: uuid.UUID | None = None
+    last_result_at: datetime | None = None
+    last_booth_job_at: datetime | None = None
+    last_booth_reason: str = ""
 
-    @property
-    def failing(self) -> bool:
-        return self.last_status in (Status.FAILED, Status.TIMEOUT)
+    def failing(self, now: datetime | None = None) -> bool:
+        recent = (
+            self.last_booth_job_at is not None
+            and self.last_booth_job_at > (now or timezone.now()) - FAILING_WINDOW
+        )
+        return recent and self.last_booth_reason in FAILING_REASONS
 
 
 def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, SlotActivity]]:
-    """All slots with their latest job and running jobs, in one query."""
+    """All slots (their templates prefetched) with their latest jobs and running jobs."""
+    now = now or timezone.now()
     latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
-    slots = Slot.objects.annotate(
+    booth = latest.filter(source=JobHistory.Source.INGEST).exclude(status=Status.PROCESSING)
+    results = latest.filter(status=Status.DONE, result_expires_at__gt=now)
+    slots = Slot.objects.prefetch_related("template_media").annotate(
         last_job_at=Subquery(latest.values("started_at")[:1]),
         last_status=Subquery(latest.values("status")[:1]),
-        in_flight=_count_of(_running(now or timezone.now()).filter(slot=OuterRef("pk"))),
+        last_failure_reason=Subquery(latest.values("failure_reason")[:1]),
+        last_result_job_id=Subquery(results.values("job_id")[:1]),
+        last_result_at=Subquery(results.values("finished_at")[:1]),
+        last_booth_job_at=Subquery(booth.values("started_at")[:1]),
+        last_booth_reason=Subquery(booth.values("failure_reason")[:1]),
+        in_flight=_count_of(_running(now).filter(slot=OuterRef("pk"))),
     )
-    return [
-        (slot, SlotActivity(slot.last_job_at, slot.last_status, slot.in_flight)) for slot in slots
-    ]
+    return [(slot, _activity(slot)) for slot in slots]
+
+
+def _activity(slot: Slot) -> SlotActivity:
+    return SlotActivity(
+        last_job_at=slot.last_job_at,
+        last_status=slot.last_status,
+        in_flight=slot.in_flight,
+        last_failure_reason=slot.last_failure_reason or "",
+        last_result_job_id=slot.last_result_job_id,
+        last_result_at=slot.last_result_at,
+        last_booth_job_at=slot.last_booth_job_at,
+        last_booth_reason=slot.last_booth_reason or "",
+    )
 
 
 def recent_jobs(*, slot_id: str, limit: int = RECENT_RESULTS) -> QuerySet[JobHistory]:

@@ -148,6 +148,11 @@ class Slot(models.Model):
         """How long a booth waits for this slot's answer: its own window, else the global one."""
         return self.sync_response_seconds or config.sync_response_seconds
 
+    @property
+    def provider_label(self) -> str:
+        driver = DRIVERS.get(self.provider)
+        return str(driver.label) if driver else self.provider
+
     def chain(self) -> list[ProviderConfig]:
         """The providers to try, in order: the slot's own, then its fallbacks."""
         own = ProviderConfig(self.provider, self.operation, self.settings_json)

@@ -24,7 +24,9 @@ def done_job(hours_left=1, **fields):
 def test_dashboard_lists_every_slot_with_its_ingest_link_and_state(staff_client, settings):
     settings.PUBLIC_BASE_URL = "https://photo.example"
     SlotFactory(id="slot-002", is_active=False)
-    JobFactory(slot=SlotFactory(id="slot-003"), status=JobHistory.Status.TIMEOUT)
+    JobFactory(
+        slot=SlotFactory(id="slot-003"), status=JobHistory.Status.TIMEOUT, failure_reason="timeout"
+    )
 
     response = staff_client.get("/")
 
@@ -32,8 +34,9 @@ def test_dashboard_lists_every_slot_with_its_ingest_link_and_state(staff_client,
     cards = {card["slot"].pk: card for card in response.context["cards"]}
     assert len(cards) == 15
     assert 'value="https://photo.example/api/ingest/slot-001"' in response.text
-    assert "Отключён" in response.text and "Ошибки" in response.text and "Активен" in response.text
-    assert cards["slot-003"]["activity"].failing
+    assert "Отключён" in response.text and "Ошибки" in response.text and "Готов" in response.text
+    assert cards["slot-003"]["status"].state == "failing"
+    assert "Нет ответа за отведённое время" in response.text
 
 
 def test_dashboard_takes_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
@@ -128,3 +131,23 @@ def test_guest_page_shows_the_photo_and_its_download_then_410_after_expiry(clien
     assert expired.status_code == 410
     assert "истёк" in expired.text
     assert client.get("/r/NoSuchCode00").status_code == 404
+
+
+def test_dashboard_says_why_a_slot_is_not_ready(staff_client):
+    SlotFactory(id="slot-004", provider="gemini", operation="image_edit", settings_json={})
+
+    response = staff_client.get("/")
+
+    card = next(c for c in response.context["cards"] if c["slot"].pk == "slot-004")
+    assert card["status"].state == "not_ready"
+    assert "Gemini: не задан API-ключ" in card["status"].reasons
+    assert "Gemini: нет промпта" in card["status"].reasons
+
+
+def test_a_guest_s_bad_file_does_not_make_a_slot_failing(staff_client):
+    JobFactory(status=JobHistory.Status.FAILED, failure_reason="invalid_image")
+
+    response = staff_client.get("/")
+
+    card = next(c for c in response.context["cards"] if c["slot"].pk == "slot-001")
+    assert card["status"].state == "ready"

@@ -4,11 +4,9 @@ import pytest
 from django.utils import timezone
 
 from ingest.models import JobHistory
-from ingest.selectors import slots_with_activity
 from ingest.tests.factories import JobFactory
 from media.tests.factories import MediaObjectFactory
 from slots.models import Slot
-from slots.tests.factories import SlotFactory
 from stats.selectors import stats_overview
 
 pytestmark = pytest.mark.django_db
@@ -138,28 +136,3 @@ def test_timeline_of_a_week_counts_per_day():
     assert len(timeline) in (7, 8)
     assert timeline[1]["start"] - timeline[0]["start"] == timedelta(days=1)
     assert sum(b["jobs"] for b in timeline) == 1
-
-
-def test_activity_shows_latest_job_and_only_live_running_jobs(django_assert_num_queries):
-    finished(minutes_ago=10, status=Status.FAILED, reason="quota")
-    job(minutes_ago=0)  # running, deadline ahead
-    job(minutes_ago=30, deadline_at=timezone.now() - timedelta(minutes=29))  # worker gone
-    SlotFactory(id="slot-003", is_active=False)
-
-    with django_assert_num_queries(1):
-        activity = dict((slot.pk, act) for slot, act in slots_with_activity())
-
-    assert activity["slot-001"].in_flight == 1
-    assert activity["slot-001"].last_status == Status.PROCESSING
-    assert activity["slot-002"].in_flight == 0
-    assert activity["slot-002"].last_job_at is None
-
-
-def test_activity_marks_a_slot_failing_when_its_latest_job_failed():
-    finished(minutes_ago=10)
-    finished(minutes_ago=1, status=Status.TIMEOUT, reason="timeout")
-
-    activity = dict((slot.pk, act) for slot, act in slots_with_activity())
-
-    assert activity["slot-001"].failing
-    assert not activity["slot-002"].failing
