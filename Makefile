@@ -6,7 +6,7 @@ PORT ?= 8000
 WORKERS ?= 1
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install
+.PHONY: run test lint bench install screenshots
 
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
@@ -27,6 +27,12 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py
+
+# The Staff guide's pictures: the layout browser tests photograph every page at 1440×900 and 390 px.
+screenshots: $(VENV)/.installed
+	rm -rf test-artifacts/screenshots
+	SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only-never-for-a-deployment} $(BIN)/pytest -q photochanger/tests/test_browser_layout.py
+	cp test-artifacts/screenshots/*.png docs/screenshots/
 
 install: $(VENV)/.installed
 

@@ -1,106 +1,31 @@
 """The staff pages in headless Chromium (Debian's package), against pytest-django's live server.
 
-Nothing is downloaded: the driver is /usr/bin/chromedriver and Selenium Manager is kept offline.
-Screenshots of every flow land in test-artifacts/.
+Screenshots of every flow land in test-artifacts/. The driver set-up lives in browser.py.
 """
 
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from django.conf import settings
 from django.utils import timezone
-from PIL import Image, ImageOps
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from core.runtime import load_runtime_settings
-from core.tests.factories import PASSWORD, StaffFactory
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
+from photochanger.tests.browser import (
+    BROWSER_MARKS,
+    confirm,
+    image_file,
+    log_in,
+    screenshot,
+    wait,
+    wait_for_toast,
+)
 from slots.models import Slot, SlotTemplateMedia
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1366,1000",
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    # The live server runs in another thread, so the data must be committed.
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="no /usr/bin/chromium: apt-get install chromium chromium-driver",
-    ),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch, live_server):
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    profile = tempfile.TemporaryDirectory(prefix="pc-chromium-")
-    options.add_argument(f"--user-data-dir={profile.name}")
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.base_url = live_server.url
-    yield driver
-    driver.quit()
-    profile.cleanup()
-
-
-def wait(driver, condition, seconds=15):
-    return WebDriverWait(driver, seconds).until(condition)
-
-
-def screenshot(driver, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-
-
-def log_in(driver) -> None:
-    StaffFactory(username="serg")
-    driver.get(driver.base_url + "/login/")
-    # Keyboard only: the focus starts in the login field, Tab moves on, Enter submits.
-    driver.switch_to.active_element.send_keys("serg", Keys.TAB, PASSWORD, Keys.ENTER)
-    wait(driver, ec.url_to_be(driver.base_url + "/"))
-
-
-def wait_for_toast(driver, text: str) -> None:
-    """Waits until a toast containing `text` is shown (earlier toasts may still be up)."""
-    wait(driver, lambda d: any(text in t.text for t in d.find_elements(By.CSS_SELECTOR, ".toast")))
-
-
-def confirm(driver) -> None:
-    dialog = wait(driver, ec.visibility_of_element_located((By.ID, "confirm-dialog")))
-    dialog.find_element(By.CSS_SELECTOR, "[data-confirm]").click()
-
-
-def image_file(tmp_path, name="photo.jpg") -> str:
-    """A colourful gradient, so a filter's effect shows in the screenshots."""
-    shade = Image.linear_gradient("L").resize((480, 360))
-    image = ImageOps.colorize(shade, "#1b6fa8", "#f6c453", mid="#f08a5d")
-    path = tmp_path / name
-    image.save(path, "JPEG" if name.endswith(".jpg") else "PNG")
-    return str(path)
+pytestmark = BROWSER_MARKS
 
 
 def test_staff_logs_in_and_copies_an_ingest_link(browser):

@@ -161,6 +161,34 @@
     });
   }
 
+  /** The header's menu button (narrow screens): toggles the nav, closes on Escape or outside. */
+  function bindMenu() {
+    const button = document.querySelector("[data-menu-button]");
+    if (!button) return;
+    const header = button.closest(".site-header");
+    const isOpen = () => button.getAttribute("aria-expanded") === "true";
+    const setOpen = (open) => {
+      button.setAttribute("aria-expanded", String(open));
+      header.classList.toggle("menu-open", open);
+    };
+    header.classList.add("has-menu");
+    button.addEventListener("click", () => setOpen(!isOpen()));
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !isOpen()) return;
+      setOpen(false);
+      button.focus();
+    });
+    document.addEventListener("click", (event) => {
+      if (isOpen() && !header.contains(event.target)) setOpen(false);
+    });
+    // Tabbing past the last item closes the menu, so it never covers what gets the focus next.
+    header.addEventListener("focusout", (event) => {
+      if (isOpen() && event.relatedTarget && !header.contains(event.relatedTarget)) setOpen(false);
+    });
+  }
+
+  // Runs at once (the script sits at the end of <body>), so the collapsed header is the first paint.
+  bindMenu();
   document.addEventListener("DOMContentLoaded", () => bindCopyButtons(document));
 
   window.PC = { api, request, ApiError, describe, toast, pulse, confirmAction, busy, formatTime, showFieldErrors, t, fmt };

@@ -136,6 +136,7 @@
     remove.type = "button";
     remove.className = "button danger small";
     remove.textContent = t("Убрать");
+    remove.setAttribute("aria-label", fmt("Убрать: %s", caption));
     remove.addEventListener("click", () => onRemove(item, remove));
     item.append(image, label, remove);
     return item;

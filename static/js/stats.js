@@ -19,18 +19,68 @@
     return node;
   }
 
-  /** Grouped bars per time bucket, scaled to the busiest bucket; no chart library needed. */
+  const CHART_HEIGHT = 220;
+  const MIN_BUCKET_PX = 12; // narrower buckets are merged, so bars stay visible on phones
+  let lastTimeline = [];
+
+  /** Adjacent buckets summed `size` at a time; each merged bucket keeps the first start. */
+  function mergeBuckets(timeline, size) {
+    const merged = [];
+    for (let index = 0; index < timeline.length; index += size) {
+      const group = timeline.slice(index, index + size);
+      const sum = (kind) => group.reduce((total, bucket) => total + bucket[kind], 0);
+      merged.push({ start: group[0].start, jobs: sum("jobs"), timeouts: sum("timeouts"), errors: sum("errors") });
+    }
+    return merged;
+  }
+
+  /** Short axis labels: the time of day inside one day, the date beyond it. */
+  function axisLabel(iso, spansDays) {
+    const lang = document.documentElement.lang || undefined;
+    const moment = new Date(iso);
+    return spansDays
+      ? moment.toLocaleDateString(lang, { day: "2-digit", month: "2-digit" })
+      : moment.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  /** Evenly spread bucket indexes for `count` labels, first and last included. */
+  function labelIndexes(length, count) {
+    if (length <= 1 || count <= 1) return length ? [0] : [];
+    const picked = new Set();
+    for (let step = 0; step < count; step += 1) picked.add(Math.round((step * (length - 1)) / (count - 1)));
+    return [...picked];
+  }
+
+  function drawLabels(chart, timeline, width, step) {
+    if (!timeline.length) return;
+    const spansDays = new Date(timeline[timeline.length - 1].start) - new Date(timeline[0].start) >= 86400000;
+    const room = 90; // px per label: a short date or time with generous space around it
+    const count = Math.min(timeline.length, Math.max(2, Math.floor(width / room)));
+    labelIndexes(timeline.length, count).forEach((index, position, all) => {
+      const first = position === 0;
+      const last = position === all.length - 1 && all.length > 1;
+      const x = first ? 0 : last ? width : index * step + step / 2;
+      const anchor = first ? "start" : last ? "end" : "middle";
+      const label = svg("text", { x, y: CHART_HEIGHT - 4, "text-anchor": anchor });
+      label.textContent = axisLabel(timeline[index].start, spansDays);
+      chart.appendChild(label);
+    });
+  }
+
+  /** Grouped bars per time bucket, drawn at the box's own pixel width; no chart library needed. */
   function drawChart(timeline) {
+    lastTimeline = timeline;
     const chart = document.querySelector("[data-chart]");
-    const width = 900;
-    const height = 220;
-    const bottom = height - 22;
-    chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const width = Math.max(200, Math.round(chart.getBoundingClientRect().width) || 900);
+    const bottom = CHART_HEIGHT - 22;
+    const buckets = mergeBuckets(timeline, Math.max(1, Math.ceil((timeline.length * MIN_BUCKET_PX) / width)));
+    chart.setAttribute("viewBox", `0 0 ${width} ${CHART_HEIGHT}`);
+    chart.dataset.width = width;
     chart.replaceChildren(svg("line", { class: "axis", x1: 0, y1: bottom, x2: width, y2: bottom }));
-    const peak = Math.max(1, ...timeline.map((bucket) => bucket.jobs));
-    const step = width / Math.max(1, timeline.length);
+    const peak = Math.max(1, ...buckets.map((bucket) => bucket.jobs));
+    const step = width / Math.max(1, buckets.length);
     const bar = Math.max(1, step / 3.5);
-    timeline.forEach((bucket, index) => {
+    buckets.forEach((bucket, index) => {
       [["jobs", 0], ["timeouts", 1], ["errors", 2]].forEach(([kind, offset]) => {
         const h = (bucket[kind] / peak) * (bottom - 10);
         const rect = svg("rect", {
@@ -44,13 +94,36 @@
         chart.appendChild(rect);
       });
     });
-    [0, timeline.length - 1].forEach((index) => {
-      if (!timeline[index]) return;
-      const label = svg("text", { x: index ? width : 0, y: height - 4, "text-anchor": index ? "end" : "start" });
-      label.textContent = formatTime(timeline[index].start);
-      chart.appendChild(label);
-    });
+    drawLabels(chart, buckets, width, step);
     chart.setAttribute("aria-label", fmt("Задачи во времени: не больше %s за интервал", peak));
+  }
+
+  /** Redraws when the box changes width (rotation, window resize), at most once a frame. */
+  function redrawOnResize() {
+    const chart = document.querySelector("[data-chart]");
+    let pending = false;
+    new ResizeObserver(() => {
+      const width = Math.round(chart.getBoundingClientRect().width);
+      if (pending || !lastTimeline.length || String(width) === chart.dataset.width) return;
+      pending = true;
+      window.requestAnimationFrame(() => {
+        pending = false;
+        drawChart(lastTimeline);
+      });
+    }).observe(chart);
+  }
+
+  // Column names, shown beside each value when a narrow screen turns rows into cards.
+  const COLUMNS = [...document.querySelector("[data-rows]").closest("table").querySelectorAll("thead th")].map(
+    (th) => th.textContent.trim()
+  );
+
+  function labelCells(tr) {
+    tr.setAttribute("role", "row");
+    [...tr.children].forEach((td, index) => {
+      td.setAttribute("role", "cell");
+      td.dataset.label = COLUMNS[index] || "";
+    });
   }
 
   function cell(text, className) {
@@ -86,6 +159,7 @@
           cell(row.last_error_reason || "—"),
           state
         );
+        labelCells(tr);
         return tr;
       })
     );
@@ -108,5 +182,6 @@
   filters.addEventListener("change", refresh);
   filters.querySelector("[data-refresh]").addEventListener("click", refresh);
   window.setInterval(() => document.visibilityState === "visible" && refresh(), REFRESH_MS);
+  redrawOnResize();
   refresh();
 })();
