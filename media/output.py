@@ -325,8 +325,9 @@ def _resized(image: Image.Image, size: tuple[int, int], box: tuple[int, int, int
     if (box[2] - box[0], box[3] - box[1]) == size:
         return image if box == (0, 0, *image.size) else image.crop(box)
     # reducing_gap: a big reduction (24 MP to a print) first shrinks by an integer factor, then
-    # resamples; about 3x faster than plain Lanczos and indistinguishable at this gap.
-    return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    # resamples; about twice as fast as plain Lanczos, hardly distinguishable (thumbnail()'s
+    # default gap).
+    return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
 
 
 def _padded(image: Image.Image, size: tuple[int, int], color: str):
@@ -398,9 +399,10 @@ def _paste_overlay(canvas: Image.Image, overlay: Image.Image) -> None:
     overlay = overlay if overlay.mode == "RGBA" else overlay.convert("RGBA")
     if overlay.size != canvas.size:
         # Premultiplied while resampling, so transparent pixels' colours do not fringe edges.
+        # Bicubic: a frame enlarged to a 24 MP print costs a fifth less than with Lanczos.
         overlay = (
             overlay.convert("RGBa")
-            .resize(canvas.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            .resize(canvas.size, Image.Resampling.BICUBIC, reducing_gap=2.0)
             .convert("RGBA")
         )
     canvas.paste(overlay.convert("RGB"), mask=overlay.getchannel("A"))
