@@ -97,8 +97,11 @@ _DECODE_ERRORS = (
 )
 
 
-def encode(image: Image.Image, mime: str) -> EncodedImage:
-    """Encode without EXIF, GPS or text metadata (the ICC colour profile is kept)."""
+def encode(image: Image.Image, mime: str, *, quality: int | None = None) -> EncodedImage:
+    """Encode without EXIF, GPS or text metadata (the ICC colour profile is kept).
+
+    `quality` applies to JPEG and WEBP (default 90 and 85); PNG is lossless.
+    """
     if mime == JPEG and image.mode != "RGB":
         image = _flatten(image)
     elif image.mode not in ("RGB", "RGBA", "L", "LA"):
@@ -106,12 +109,12 @@ def encode(image: Image.Image, mime: str) -> EncodedImage:
     out = io.BytesIO()
     options = {"icc_profile": image.info.get("icc_profile")}
     if mime == JPEG:
-        options.update(quality=90)
+        options.update(quality=quality or 90)
     elif mime == PNG:
         options.update(compress_level=3)
     else:
         # method 1 encodes about twice as fast as 3 for a few per cent more bytes.
-        options.update(quality=85, method=1)
+        options.update(quality=quality or 85, method=1)
     image.save(out, _PIL_FORMATS[mime], **options)
     return EncodedImage(out.getvalue(), mime, image.width, image.height)
 

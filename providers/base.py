@@ -58,6 +58,9 @@ class ProviderJob:
     api_key: str = field(default="", repr=False)
     # time.monotonic() value after which the answer is no longer wanted.
     deadline: float = float("inf")
+    # "W:H" the final print will have ("3:2", or a size such as "6000:4000"); "" when unknown.
+    # Drivers that can choose the answer's shape ask for the nearest they support.
+    aspect_ratio: str = ""
 
     def remaining_seconds(self) -> float:
         return self.deadline - time.monotonic()

@@ -5,6 +5,37 @@ Answers are camelCase (`inlineData.mimeType`); snake_case is accepted too, and t
 the first part that holds image data, since a text part often comes first. A 200 without a
 usable image is a failure: the model refused (`finishReason`, `promptFeedback.blockReason`)
 or gave up (`NO_IMAGE`, `IMAGE_OTHER`, which often succeed when asked again).
+
+Image models, as Google documented them when checked (2026-11):
+
+| id                             | label           | aspectRatio               | imageSize      |
+|--------------------------------|-----------------|---------------------------|----------------|
+| gemini-2.5-flash-image         | Nano Banana, GA | 1:1 2:3 3:2 3:4 4:3 4:5   | not accepted:  |
+|                                |                 | 5:4 9:16 16:9 21:9        | 1K (~1024 px)  |
+| gemini-3-pro-image-preview     | Nano Banana Pro | the same ten              | 1K 2K 4K       |
+| gemini-3.1-flash-image-preview | Nano Banana 2   | the ten, plus 4:1 and 8:1 | 1K 2K 4K       |
+
+The Gemini 3 ids carry `-preview` (public preview; 3.1 Flash Image released 2026-02-26). 3.1
+Flash also takes imageSize "512" (0.5K), useless for prints and not offered. Without
+aspectRatio the model copies the input image's aspect or answers square, hence the request
+always names the print's (nearest supported) ratio. Sources:
+  https://ai.google.dev/gemini-api/docs/image-generation (ratios and 1K sizes per model; "Gemini
+    3 image models generate 1K images by default but can also output 2K, 4K, and 512")
+  https://docs.cloud.google.com/vertex-ai/generative-ai/docs/models/gemini/3-1-flash-image
+  https://docs.cloud.google.com/vertex-ai/generative-ai/docs/multimodal/image-understanding
+    (Gemini 3 Pro Image preview: the ten ratios)
+  https://github.com/googleapis/js-genai/issues/1461 (3.1 Flash Image on Vertex answering ~1K
+    whatever imageSize says: the renderer upscales whatever arrives)
+An unknown id (a model newer than this table) gets the capabilities of the known id it extends
+(`gemini-3-pro-image` → the preview's), else the ten common ratios and no imageSize.
+
+Safety: `safetySettings` with one threshold for the four adjustable categories
+(HARM_CATEGORY_HARASSMENT, _HATE_SPEECH, _SEXUALLY_EXPLICIT, _DANGEROUS_CONTENT; CIVIC_INTEGRITY
+is deprecated): strict = BLOCK_LOW_AND_ABOVE, standard = BLOCK_MEDIUM_AND_ABOVE, relaxed =
+BLOCK_ONLY_HIGH. "standard" is sent explicitly rather than left to Google's default, which has
+changed between model generations; BLOCK_NONE/OFF are not offered for a public booth. Google's
+built-in image filters (IMAGE_SAFETY, PROHIBITED_CONTENT) apply whatever is sent. Sources:
+  https://ai.google.dev/api/rest/v1/SafetySetting, https://ai.google.dev/gemini-api/docs/safety-settings
 """
 
 import asyncio
@@ -15,6 +46,7 @@ import json
 import math
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -58,6 +90,40 @@ SAFETY_REASONS = frozenset(
 )
 RETRYABLE_REASONS = frozenset({"NO_IMAGE", "IMAGE_OTHER"})
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
+_RATIO = re.compile(r"^([1-9]\d{0,5}):([1-9]\d{0,5})$")
+MODEL_PATTERN = "^[a-z0-9][a-z0-9.-]{0,99}$"
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    label: str
+    aspect_ratios: tuple[str, ...]
+    image_sizes: tuple[str, ...] = ()
+
+
+COMMON_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+IMAGE_SIZES = ("1K", "2K", "4K")
+IMAGE_MODELS = {
+    "gemini-2.5-flash-image": ImageModel("Gemini 2.5 Flash Image", COMMON_RATIOS),
+    "gemini-3-pro-image-preview": ImageModel(
+        "Gemini 3 Pro Image (preview)", COMMON_RATIOS, IMAGE_SIZES
+    ),
+    "gemini-3.1-flash-image-preview": ImageModel(
+        "Gemini 3.1 Flash Image (preview)", (*COMMON_RATIOS, "4:1", "8:1"), IMAGE_SIZES
+    ),
+}
+UNKNOWN_MODEL = ImageModel("", COMMON_RATIOS)
+SAFETY_CATEGORIES = (
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+)
+SAFETY_THRESHOLDS = {
+    "strict": "BLOCK_LOW_AND_ABOVE",
+    "standard": "BLOCK_MEDIUM_AND_ABOVE",
+    "relaxed": "BLOCK_ONLY_HIGH",
+}
 
 
 class _Retryable(ProviderError):
@@ -84,7 +150,18 @@ class GeminiDriver(ProviderDriver):
                 "maxLength": 8000,
                 "description": "What to change; the photo is image 1, templates follow in order.",
             },
-            "model": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{0,99}$"},
+            "model": {
+                "description": "A known image model, or the id of a newer one.",
+                "anyOf": [
+                    {"enum": list(IMAGE_MODELS)},
+                    {"type": "string", "pattern": MODEL_PATTERN},
+                ],
+            },
+            "image_size": {
+                "enum": list(IMAGE_SIZES),
+                "description": "Answer resolution; sent only to models that support it.",
+            },
+            "safety": {"enum": list(SAFETY_THRESHOLDS), "default": "standard"},
             "max_side": {"type": "integer", "minimum": 256, "maximum": 4096},
         },
         "required": ["prompt"],
@@ -118,7 +195,7 @@ class GeminiDriver(ProviderDriver):
             max_bytes=MAX_ANSWER_BYTES,
         )
         if reply.status_code != 200:
-            raise error_from(reply)
+            raise error_from(reply, model=model_id(job.settings))
         return await asyncio.to_thread(decode_answer, reply.body)
 
     async def ping(self, *, api_key: str) -> bool:
@@ -137,9 +214,57 @@ class GeminiDriver(ProviderDriver):
         return reply.status_code == 200
 
 
+def model_id(slot_settings: dict[str, Any]) -> str:
+    return slot_settings.get("model") or settings.GEMINI_MODEL
+
+
 def _model_url(slot_settings: dict[str, Any]) -> str:
-    model = slot_settings.get("model") or settings.GEMINI_MODEL
-    return f"{settings.GEMINI_BASE_URL}/v1beta/models/{model}"
+    return f"{settings.GEMINI_BASE_URL}/v1beta/models/{model_id(slot_settings)}"
+
+
+def image_model(model: str) -> ImageModel:
+    """What `model` accepts: its own entry, that of the known id it extends, or the common set."""
+    if model in IMAGE_MODELS:
+        return IMAGE_MODELS[model]
+    for known, capabilities in IMAGE_MODELS.items():
+        if model.startswith(known.removesuffix("-preview")):
+            return capabilities
+    return UNKNOWN_MODEL
+
+
+def nearest_ratio(wanted: str, supported: tuple[str, ...]) -> str | None:
+    """The supported "W:H" closest to `wanted` (compared as log ratios), None if unparsable."""
+    match = _RATIO.match(wanted.strip())
+    if match is None:
+        return None
+    target = math.log(int(match.group(1)) / int(match.group(2)))
+    return min(supported, key=lambda ratio: abs(math.log(_ratio_value(ratio)) - target))
+
+
+def _ratio_value(ratio: str) -> float:
+    width, height = ratio.split(":")
+    return int(width) / int(height)
+
+
+def generation_config(job: ProviderJob) -> dict[str, Any]:
+    """responseModalities, plus the answer's shape where the model can be asked for it."""
+    capabilities = image_model(model_id(job.settings))
+    image_config = {}
+    ratio = nearest_ratio(job.aspect_ratio, capabilities.aspect_ratios)
+    if ratio:
+        image_config["aspectRatio"] = ratio
+    size = job.settings.get("image_size")
+    if size in capabilities.image_sizes:
+        image_config["imageSize"] = size
+    config: dict[str, Any] = {"responseModalities": ["IMAGE"]}
+    if image_config:
+        config["imageConfig"] = image_config
+    return config
+
+
+def safety_settings(slot_settings: dict[str, Any]) -> list[dict[str, str]]:
+    threshold = SAFETY_THRESHOLDS[slot_settings.get("safety") or "standard"]
+    return [{"category": category, "threshold": threshold} for category in SAFETY_CATEGORIES]
 
 
 def encode_request(job: ProviderJob, *, max_side: int) -> bytes:
@@ -151,7 +276,8 @@ def encode_request(job: ProviderJob, *, max_side: int) -> bytes:
     body = json.dumps(
         {
             "contents": [{"role": "user", "parts": parts}],
-            "generationConfig": {"responseModalities": ["IMAGE"]},
+            "generationConfig": generation_config(job),
+            "safetySettings": safety_settings(job.settings),
         }
     ).encode()
     if len(body) > MAX_REQUEST_BYTES:
@@ -239,8 +365,12 @@ def _no_image_error(candidate: dict[str, Any]) -> ProviderError:
     return ProviderError(BAD_RESPONSE, detail)
 
 
-def error_from(reply: http.Reply) -> ProviderError:
-    """Map a non-200 answer (`{"error": {code, status, message, details}}`, or HTML) to a code."""
+def error_from(reply: http.Reply, *, model: str = "") -> ProviderError:
+    """Map a non-200 answer (`{"error": {code, status, message, details}}`, or HTML) to a code.
+
+    A 404 is a model id Google does not serve (retired, mistyped): a configuration mistake that
+    asking again cannot fix.
+    """
     error = _error_object(reply.body)
     status, message = str(error.get("status", "")), str(error.get("message", ""))[:200]
     details = [d for d in error.get("details") or [] if isinstance(d, dict)]
@@ -250,6 +380,10 @@ def error_from(reply: http.Reply) -> ProviderError:
     key_invalid = any(d.get("reason") == "API_KEY_INVALID" for d in details)
     if code in (401, 403) or (code == 400 and key_invalid):
         return ProviderError(PROVIDER_UNCONFIGURED, detail)
+    if code == 404:
+        return ProviderError(
+            PROVIDER_UNCONFIGURED, f"model {model or '?'} is not available ({detail})"
+        )
     if code == 429:
         return ProviderError(QUOTA, detail, retry_after=_retry_delay(details))
     if code == 503:

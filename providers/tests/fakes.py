@@ -256,8 +256,35 @@ def gemini_quota_answer(retry_delay: str = "26s") -> Answer:
     )
 
 
+_TEN_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+# What Google documents each image model to accept in generationConfig.imageConfig, kept apart
+# from the driver's own table so tests hold the driver's requests against the documentation.
+GEMINI_DOCUMENTED_MODELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gemini-2.5-flash-image": (_TEN_RATIOS, ()),
+    "gemini-3-pro-image-preview": (_TEN_RATIOS, ("1K", "2K", "4K")),
+    "gemini-3.1-flash-image-preview": ((*_TEN_RATIOS, "4:1", "8:1"), ("512", "1K", "2K", "4K")),
+}
+GEMINI_HARM_CATEGORIES = frozenset(
+    {
+        "HARM_CATEGORY_HARASSMENT",
+        "HARM_CATEGORY_HATE_SPEECH",
+        "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+        "HARM_CATEGORY_DANGEROUS_CONTENT",
+        "HARM_CATEGORY_CIVIC_INTEGRITY",
+    }
+)
+GEMINI_BLOCK_THRESHOLDS = frozenset(
+    {"BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF"}
+)
+
+
 class FakeGemini(FakeServer):
-    """generateContent and the model resource. Answers `answers` in order, then `default`."""
+    """generateContent and the model resource. Answers `answers` in order, then `default`.
+
+    Like the real API it answers 404 for a retired model and 400 INVALID_ARGUMENT for an
+    imageConfig or safetySettings the model does not accept, before any scripted answer.
+    Models it does not know (newer ones) take any imageConfig.
+    """
 
     api_key = "fake-gemini-key"
 
@@ -265,10 +292,18 @@ class FakeGemini(FakeServer):
         super().__init__()
         self.answers: deque[Answer] = deque()
         self.default = gemini_image_answer(png_bytes())
+        self.retired_models = {
+            "gemini-2.0-flash-preview-image-generation",
+            "gemini-2.5-flash-image-preview",
+        }
 
     @property
     def generate_requests(self) -> list[Received]:
         return [r for r in self.received if r.path.endswith(":generateContent")]
+
+    @property
+    def generation_configs(self) -> list[dict[str, Any]]:
+        return [r.json().get("generationConfig", {}) for r in self.generate_requests]
 
     def answer_for(self, request: Received) -> Answer:
         key = request.headers.get("x-goog-api-key")
@@ -286,6 +321,15 @@ class FakeGemini(FakeServer):
         path = urlsplit(request.path).path
         if not path.startswith("/v1beta/models/"):
             return gemini_error_answer(404, "NOT_FOUND", "Requested entity was not found.")
+        model = path.removeprefix("/v1beta/models/").split(":")[0]
+        if model in self.retired_models:
+            return gemini_error_answer(
+                404,
+                "NOT_FOUND",
+                f"models/{model} is not found for API version v1beta, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their "
+                "supported methods.",
+            )
         if request.method == "GET":
             return json_answer(
                 {
@@ -293,7 +337,29 @@ class FakeGemini(FakeServer):
                     "supportedGenerationMethods": ["generateContent", "countTokens"],
                 }
             )
+        refusal = _gemini_invalid_argument(model, request.json())
+        if refusal:
+            return gemini_error_answer(400, "INVALID_ARGUMENT", refusal)
         return self.answers.popleft() if self.answers else self.default
+
+
+def _gemini_invalid_argument(model: str, body: dict[str, Any]) -> str:
+    """What the API would refuse in this request body, or ""."""
+    image_config = body.get("generationConfig", {}).get("imageConfig", {})
+    unknown = set(image_config) - {"aspectRatio", "imageSize"}
+    if unknown:
+        return f"Invalid JSON payload received. Unknown name {sorted(unknown)[0]!r}"
+    ratios, sizes = GEMINI_DOCUMENTED_MODELS.get(model, (None, None))
+    if ratios is not None and image_config.get("aspectRatio", "1:1") not in ratios:
+        return f"Unsupported aspect ratio {image_config['aspectRatio']!r} for {model}"
+    if sizes is not None and "imageSize" in image_config and image_config["imageSize"] not in sizes:
+        return f"Image size {image_config['imageSize']!r} is not supported by {model}"
+    for setting in body.get("safetySettings", []):
+        if setting.get("category") not in GEMINI_HARM_CATEGORIES:
+            return f"Invalid value at 'safety_settings.category' ({setting.get('category')!r})"
+        if setting.get("threshold") not in GEMINI_BLOCK_THRESHOLDS:
+            return f"Invalid value at 'safety_settings.threshold' ({setting.get('threshold')!r})"
+    return ""
 
 
 # --- Turbotext ----------------------------------------------------------------------------------

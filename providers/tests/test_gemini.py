@@ -8,6 +8,7 @@ import pytest
 import structlog.testing
 from PIL import Image
 
+from providers import gemini
 from providers.base import ProviderError
 from providers.gemini import GeminiDriver
 from providers.registry import get_driver
@@ -55,6 +56,16 @@ def test_gemini_is_registered_with_a_settings_schema_that_requires_a_prompt():
         jsonschema.validate({"prompt": "x", "model": "../../v1/files"}, schema)
 
 
+def test_gemini_settings_take_known_and_newer_models_image_sizes_and_safety_levels():
+    schema = get_driver("gemini").settings_schema
+    for model in ("gemini-2.5-flash-image", "gemini-3-pro-image-preview", "gemini-4-image"):
+        jsonschema.validate({"prompt": "x", "model": model}, schema)
+    jsonschema.validate({"prompt": "x", "image_size": "2K", "safety": "strict"}, schema)
+    for wrong in ({"image_size": "8K"}, {"image_size": "2k"}, {"safety": "off"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"prompt": "x", **wrong}, schema)
+
+
 def test_gemini_returns_the_image_part_that_follows_a_text_part(run, fake_gemini):
     image = png_bytes((1024, 768))
     fake_gemini.answers.append(gemini_image_answer(image, text_first=True))
@@ -95,7 +106,7 @@ def test_gemini_sends_photo_then_templates_then_prompt_with_the_key_header(run, 
     assert [part["inline_data"]["mime_type"] for part in parts[:2]] == ["image/jpeg", "image/png"]
     assert base64.b64decode(parts[0]["inline_data"]["data"]) == job.photo.data
     assert parts[2] == {"text": "Use the second image as the background"}
-    assert body["generationConfig"]["responseModalities"] == ["IMAGE"]
+    assert body["generationConfig"] == {"responseModalities": ["IMAGE"]}
 
 
 def test_gemini_uses_the_slot_model_over_the_global_one(run, fake_gemini):
@@ -162,14 +173,13 @@ def test_gemini_quota_passes_on_the_retry_info_delay(run, fake_gemini, delay, se
     "answer",
     [
         gemini_error_answer(400, "INVALID_ARGUMENT", "Unsupported MIME type: image/gif"),
-        gemini_error_answer(404, "NOT_FOUND", "models/gemini-9 is not found"),
         MALFORMED_JSON,
         gemini_image_answer(b"%PDF-1.7 certainly not an image"),
         gemini_image_answer(png_bytes((16, 16))),
         gemini_no_image_answer("STOP", text="I can't edit photos of real people."),
         gemini_no_image_answer("OTHER"),
     ],
-    ids=["400", "404", "malformed-json", "not-an-image", "tiny-image", "text-only", "other"],
+    ids=["400", "malformed-json", "not-an-image", "tiny-image", "text-only", "other"],
 )
 def test_gemini_answers_without_a_usable_image_are_bad_response(run, fake_gemini, answer):
     fake_gemini.answers.append(answer)
@@ -319,3 +329,111 @@ def test_gemini_logs_carry_neither_the_key_nor_image_bytes(run, fake_gemini, cap
     assert [e["event"] for e in events] == ["gemini.error", "gemini.no_image"]
     assert FakeGemini.api_key not in logged
     assert base64.b64encode(job.photo.data)[:32].decode() not in logged
+
+
+# --- the answer's shape, safety and the model ---------------------------------------------------
+
+
+def gemini_job(model: str, aspect_ratio: str = "", **slot_settings):
+    return ProviderJobFactory(
+        settings={"prompt": "x", "model": model, **slot_settings}, aspect_ratio=aspect_ratio
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "wanted", "asked"),
+    [
+        ("gemini-2.5-flash-image", "3:2", "3:2"),
+        ("gemini-2.5-flash-image", "2:3", "2:3"),
+        ("gemini-2.5-flash-image", "6000:4000", "3:2"),  # "as shot": the booth photo's size
+        ("gemini-2.5-flash-image", "5:7", "3:4"),  # 5x7" paper has no Gemini ratio
+        ("gemini-2.5-flash-image", "7:5", "4:3"),
+        ("gemini-2.5-flash-image", "5:1", "21:9"),
+        ("gemini-3.1-flash-image-preview", "5:1", "4:1"),  # its wider list has a nearer one
+        ("gemini-3-pro-image-preview", "1:1", "1:1"),
+    ],
+)
+def test_gemini_asks_for_the_print_aspect_or_the_nearest_the_model_supports(
+    run, fake_gemini, model, wanted, asked
+):
+    run(driver.process(gemini_job(model, wanted)))
+
+    (config,) = fake_gemini.generation_configs
+    assert config == {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": asked}}
+
+
+@pytest.mark.parametrize("wanted", ["", "wide", "3:0", "-3:2"])
+def test_gemini_leaves_the_aspect_to_the_model_when_the_print_has_none(run, fake_gemini, wanted):
+    run(driver.process(gemini_job("gemini-2.5-flash-image", wanted)))
+
+    assert fake_gemini.generation_configs == [{"responseModalities": ["IMAGE"]}]
+
+
+@pytest.mark.parametrize(
+    ("model", "image_config"),
+    [
+        ("gemini-3-pro-image-preview", {"aspectRatio": "3:2", "imageSize": "2K"}),
+        ("gemini-3.1-flash-image-preview", {"aspectRatio": "3:2", "imageSize": "2K"}),
+        ("gemini-3-pro-image", {"aspectRatio": "3:2", "imageSize": "2K"}),  # its GA id
+        ("gemini-2.5-flash-image", {"aspectRatio": "3:2"}),  # 1K only: no imageSize
+        ("gemini-4-image", {"aspectRatio": "3:2"}),  # unknown to the driver: no guessing
+    ],
+)
+def test_gemini_asks_for_an_image_size_only_from_models_that_take_one(
+    run, fake_gemini, model, image_config
+):
+    run(driver.process(gemini_job(model, "3:2", image_size="2K")))
+
+    assert fake_gemini.generation_configs[0]["imageConfig"] == image_config
+
+
+def test_the_fake_refuses_an_image_size_the_model_does_not_take(run, fake_gemini, monkeypatch):
+    """Guards the tests above: an imageSize sent to Gemini 2.5 would not go unnoticed."""
+    wrong = gemini.ImageModel("claims 4K", gemini.COMMON_RATIOS, ("4K",))
+    monkeypatch.setitem(gemini.IMAGE_MODELS, "gemini-2.5-flash-image", wrong)
+
+    failure = failure_of(run, gemini_job("gemini-2.5-flash-image", "3:2", image_size="4K"))
+
+    assert failure.code == "bad_response"
+    assert "INVALID_ARGUMENT" in failure.detail
+
+
+@pytest.mark.parametrize(
+    ("safety", "threshold"),
+    [
+        (None, "BLOCK_MEDIUM_AND_ABOVE"),
+        ("standard", "BLOCK_MEDIUM_AND_ABOVE"),
+        ("strict", "BLOCK_LOW_AND_ABOVE"),
+        ("relaxed", "BLOCK_ONLY_HIGH"),
+    ],
+)
+def test_gemini_safety_level_sets_one_threshold_for_the_adjustable_categories(
+    run, fake_gemini, safety, threshold
+):
+    extra = {"safety": safety} if safety else {}
+
+    run(driver.process(gemini_job("gemini-2.5-flash-image", **extra)))
+
+    assert fake_gemini.generate_requests[0].json()["safetySettings"] == [
+        {"category": "HARM_CATEGORY_HARASSMENT", "threshold": threshold},
+        {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": threshold},
+        {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "threshold": threshold},
+        {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": threshold},
+    ]
+
+
+def test_gemini_retired_model_is_provider_unconfigured_and_not_retried(run, fake_gemini, settings):
+    settings.GEMINI_RETRY_MIN_SECONDS = 0
+    job = gemini_job("gemini-2.0-flash-preview-image-generation", "3:2")
+
+    failure = failure_of(run, job)
+
+    assert failure.code == "provider_unconfigured"
+    assert "model gemini-2.0-flash-preview-image-generation is not available" in failure.detail
+    assert len(fake_gemini.generate_requests) == 1
+
+
+def test_gemini_ping_fails_when_the_configured_model_is_retired(run, fake_gemini, settings):
+    settings.GEMINI_MODEL = "gemini-2.5-flash-image-preview"
+
+    assert run(driver.ping(api_key=FakeGemini.api_key)) is False
