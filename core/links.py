@@ -6,9 +6,12 @@ from django.http import HttpRequest
 
 def public_url(request: HttpRequest, path: str) -> str:
     """`path` on PUBLIC_BASE_URL when set (behind a proxy), else on the request's own host."""
-    if settings.PUBLIC_BASE_URL:
-        return settings.PUBLIC_BASE_URL + path
-    return request.build_absolute_uri(path)
+    return site_url(request) + path
+
+
+def site_url(request: HttpRequest) -> str:
+    """The absolute base of links guests and booths open, without a trailing slash."""
+    return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def provider_media_base(request: HttpRequest) -> str:

@@ -69,6 +69,8 @@ class ChainRun:
     config: RuntimeSettings
     chain: list[ProviderConfig]
     photo: ImageInput
+    # The print's W:H, for providers that can answer in a given aspect ratio.
+    aspect_ratio: str
     templates: tuple[TemplateImage, ...]
     # time.monotonic() at which the booth's window closes, and at which the chain must stop.
     deadline: float
@@ -143,6 +145,7 @@ def _provider_job(
         templates=templates,
         api_key=run.config.api_key(link.provider),
         deadline=deadline,
+        aspect_ratio=run.aspect_ratio,
     )
 
 

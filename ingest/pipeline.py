@@ -21,19 +21,18 @@ from core.db import release_db_connections
 from core.runtime import RuntimeSettings
 from ingest.calls import template_images
 from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
+from ingest.delivery import deliver, print_aspect_ratio
 from ingest.errors import IngestError
 from ingest.jobs import IngestResult, afinish_job, find_earlier_job, follow, start_job
 from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
 from media.services import delete_stored_files, write_result_files
-from providers.base import BAD_RESPONSE, ImageInput, ProviderResult, TemplateImage
-from providers.registry import get_driver
+from providers.base import ImageInput, ProviderResult, TemplateImage
 from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
 log = structlog.get_logger(__name__)
 
-OUTPUT_MIMES = {"jpeg": images.JPEG, "png": images.PNG, "webp": images.WEBP}
 _HASH_BY_LENGTH = {32: hashlib.md5, 40: hashlib.sha1, 64: hashlib.sha256}
 
 
@@ -48,6 +47,7 @@ class _JobContext:
     config: RuntimeSettings
     deadline: float
     public_base_url: str
+    site_url: str
     attempts: Attempts = field(default_factory=Attempts)
 
     def record(self, **fields: Any) -> dict[str, Any]:
@@ -74,10 +74,12 @@ async def process_photo(
     metadata: dict[str, str] | None = None,
     idempotency_key: str = "",
     public_base_url: str = "",
+    site_url: str = "",
 ) -> IngestResult:
     """Run one upload through the pipeline, or replay an earlier job for the same input.
 
-    `public_base_url` is where providers that download inputs by URL can reach this server.
+    `public_base_url` is where providers that download inputs by URL can reach this server;
+    `site_url` where guests do (the QR code on the print links there).
     """
     window = slot.response_window_seconds(config)
     deadline = time.monotonic() + window
@@ -102,7 +104,7 @@ async def process_photo(
     # The job runs in its own task: when the booth disconnects, Django cancels this coroutine
     # but the job still finishes inside its window, so a retry of the same shot (which follows
     # this job) gets the result instead of a second provider call.
-    context = _JobContext(job, slot, config, deadline, public_base_url)
+    context = _JobContext(job, slot, config, deadline, public_base_url, site_url)
     task = asyncio.ensure_future(_run_to_terminal_state(context, data, claimed_hash))
     _running_jobs.add(task)
     task.add_done_callback(_forget_job)
@@ -162,22 +164,17 @@ async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> I
     await claim_seats(job, config)
     templates = await template_images(slot, roles=PROVIDER_ROLES)
     await release_db_connections()
-    answer, link = await _edit(context, ImageInput(photo.data, photo.mime), templates)
-    output_mime = OUTPUT_MIMES.get(slot.output_format, photo.mime)
-    trusted = link is None or get_driver(link.provider).trusted_output
-    try:
-        rendered = await run_cpu(images.render_result, answer.data, output_mime, trusted=trusted)
-    except (images.UnsupportedImage, images.InvalidImage) as error:
-        raise IngestError(BAD_RESPONSE, f"provider answer is not a usable image: {error}") from None
-    fields = {
-        "provider": link.provider if link else job.provider,
-        "fallback": _fallback(slot, link),
-    }
+    answer, link = await _edit(context, photo, templates)
+    rendered, warnings = await deliver(
+        context.slot, context.job, photo, answer, link, site_url=context.site_url
+    )
+    provider = link.provider if link else job.provider
+    fields = {"provider": provider, "fallback": _fallback(slot, link), "warnings": warnings}
     return await _store_result(context, rendered, fields)
 
 
 async def _edit(
-    context: _JobContext, photo: ImageInput, templates: tuple[TemplateImage, ...]
+    context: _JobContext, photo: images.EncodedImage, templates: tuple[TemplateImage, ...]
 ) -> tuple[ProviderResult, ProviderConfig | None]:
     """The chain's answer and the link that gave it; the original photo (no link) as the slot's
     last resort when every provider failed."""
@@ -188,7 +185,8 @@ async def _edit(
         job=context.job,
         config=context.config,
         chain=slot.chain(),
-        photo=photo,
+        photo=ImageInput(photo.data, photo.mime),
+        aspect_ratio=print_aspect_ratio(slot, photo),
         templates=templates,
         deadline=context.deadline,
         stop_at=context.deadline - reserve,

@@ -15,7 +15,7 @@ from core import metrics
 from core.auth import astaff_only
 from core.db import release_db_connections
 from core.errors import error_response
-from core.links import provider_media_base, public_url
+from core.links import provider_media_base, public_url, site_url
 from core.runtime import aload_runtime_settings
 from ingest import results
 from ingest.errors import IngestError
@@ -58,6 +58,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             metadata={k: v for k, v in form.fields.items() if k not in _NOT_METADATA},
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             public_base_url=provider_media_base(request),
+            site_url=site_url(request),
         )
     except IngestError as error:
         response, outcome = error.response(), _outcome(error)
@@ -96,6 +97,7 @@ async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
             config=await aload_runtime_settings(),
             metadata={"requested_by": request.user.get_username()},
             public_base_url=provider_media_base(request),
+            site_url=site_url(request),
         )
     except IngestError as error:
         return error.response()

@@ -506,3 +506,39 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
         font.set_variation_by_name("SemiBold")
         cached[size] = font
     return cached[size]
+
+
+# --- the booth's answer ------------------------------------------------------------------------
+
+
+def render_delivery(
+    answer: bytes,
+    *,
+    profile: OutputProfile,
+    source_size: tuple[int, int],
+    input_mime: str,
+    overlay: bytes | None = None,
+    qr: QrSpec | None = None,
+    trusted: bool = False,
+) -> tuple[images.RenderedResult, tuple[str, ...]]:
+    """The payload the booth receives and its preview, with the print's warnings.
+
+    A slot that asks for nothing (as shot, own size, no overlay, no QR code) gets the answer
+    as `images.render_result` makes it, byte for byte; otherwise the answer becomes the print.
+    Raises images.UnsupportedImage / InvalidImage for an answer that is not a sane image, and
+    OverlayRejected for an overlay that cannot brand a print.
+    """
+    mime = output_mime(profile, input_mime)
+    if _asks_nothing(profile) and overlay is None and qr is None:
+        return images.render_result(answer, mime, trusted=trusted), ()
+    image, _ = images.decode(answer)
+    frame = check_overlay(overlay) if overlay is not None else None
+    rendered = render_print(image, profile=profile, source_size=source_size, overlay=frame, qr=qr)
+    preview = rendered.image.copy()
+    preview.thumbnail((images.PREVIEW_SIDE, images.PREVIEW_SIDE))
+    payload = encode_print(rendered, mime, profile.quality)
+    return images.RenderedResult(payload, images.encode(preview, images.WEBP)), rendered.warnings
+
+
+def _asks_nothing(profile: OutputProfile) -> bool:
+    return profile.aspect == "as_shot" and profile.long_side is None

@@ -11,6 +11,7 @@ from core import metrics
 from core.db import close_idle_connections
 from core.loop_monitor import watch_event_loop
 from ingest.jobs import reconcile_overdue_jobs
+from media import faces
 from providers.http import close_client
 
 log = structlog.get_logger(__name__)
@@ -21,8 +22,10 @@ async def on_startup() -> None:
     # Jobs a crashed or restarted worker left `processing` are closed before new work starts.
     closed = await sync_to_async(_reconcile)()
     log.info("startup.reconciled", overdue_jobs=closed)
-    # Importing every view now, not on the first requests, keeps that import off their clock.
+    # Importing every view now, not on the first requests, keeps that import off their clock;
+    # so does loading the face detector the print renderer crops around.
     get_resolver().url_patterns  # noqa: B018
+    await asyncio.to_thread(faces.warm_up)
     _background.append(asyncio.create_task(watch_event_loop()))
 
 

@@ -24,6 +24,7 @@ from core.api_errors import ApiError, errors
 from core.runtime import load_runtime_settings
 from media.api import image_errors, valid_upload
 from media.models import MediaObject
+from media.output import OverlayRejected
 from media.uploads import store_image
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
@@ -79,9 +80,12 @@ class TemplateMediaRegisterView(APIView):
         form = valid_upload(TemplateUpload, request)
         slot = get_slot(form["slot_id"])
         with image_errors():
-            link = services.add_template_media(
-                slot=slot, data=form["file"], role=form["role"], user=request.user
-            )
+            try:
+                link = services.add_template_media(
+                    slot=slot, data=form["file"], role=form["role"], user=request.user
+                )
+            except OverlayRejected as refused:
+                raise ApiError(400, "invalid_overlay", refused.message) from refused
         body = {
             "id": link.media.pk,
             "slot_id": slot.pk,

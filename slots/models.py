@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.runtime import SYNC_RESPONSE_BOUNDS, RuntimeSettings
 from media.models import MediaObject
+from media.output import QR_CAPTION_MAX, OutputProfile, ProfileError, QrSpec
 from providers.registry import DRIVERS
 
 SLOT_COUNT = 15
@@ -148,6 +149,19 @@ class Slot(models.Model):
         """How long a booth waits for this slot's answer: its own window, else the global one."""
         return self.sync_response_seconds or config.sync_response_seconds
 
+    def print_profile(self) -> OutputProfile:
+        """How the answer becomes the print; raises ProfileError for a stored profile gone bad."""
+        stored = self.output_profile if isinstance(self.output_profile, dict) else {}
+        return OutputProfile.from_dict({**stored, "format": self.output_format})
+
+    def qr_spec(self, guest_url: str) -> QrSpec | None:
+        """The QR code to print, linking to `guest_url`, or None when the slot prints none."""
+        if not self.qr_corner:
+            return None
+        short = guest_url.split("://", 1)[-1]
+        caption = short if self.qr_caption and len(short) <= QR_CAPTION_MAX else None
+        return QrSpec(guest_url, corner=self.qr_corner, caption=caption)
+
     @property
     def provider_label(self) -> str:
         driver = DRIVERS.get(self.provider)
@@ -172,6 +186,10 @@ class Slot(models.Model):
         names = {"settings": "settings_json"}
         errors = {names.get(field, field): messages for field, messages in own_errors.items()}
         errors |= _chain_errors(self)
+        try:
+            self.print_profile()
+        except (ProfileError, TypeError) as error:
+            errors["output_profile"] = [getattr(error, "message", str(error))]
         if errors:
             raise ValidationError(errors)
 

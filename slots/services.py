@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from media.images import normalise_upload
 from media.models import MediaObject
+from media.output import check_overlay
 from media.services import delete_media
 from media.uploads import store_clean_image
 from providers.registry import DRIVERS
@@ -123,9 +124,12 @@ def set_slots_active(*, slot_ids: list[str], active: bool, user) -> int:
 def add_template_media(*, slot: Slot, data: bytes, role: str, user) -> SlotTemplateMedia:
     """Store an uploaded template image and attach it to `slot` (a new slot version).
 
-    Raises media.images.UnsupportedImage / InvalidImage for anything but a sane JPEG/PNG/WEBP.
+    Raises media.images.UnsupportedImage / InvalidImage for anything but a sane JPEG/PNG/WEBP,
+    and media.output.OverlayRejected for an overlay that cannot brand a print.
     """
     # Decoded before the transaction: a write transaction holds SQLite's lock for its duration.
+    if role == SlotTemplateMedia.Role.OVERLAY:
+        check_overlay(data)
     image = normalise_upload(data)
     with transaction.atomic():
         media = store_clean_image(

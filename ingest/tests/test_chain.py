@@ -22,7 +22,7 @@ def providers(monkeypatch):
     """A scripted driver per provider name (gemini, turbotext, local), counting their calls."""
     drivers = {name: FakeDriver() for name in ("gemini", "turbotext", "local")}
     monkeypatch.setattr("ingest.calls.get_driver", lambda name: drivers[name])
-    monkeypatch.setattr("ingest.pipeline.get_driver", lambda name: drivers[name])
+    monkeypatch.setattr("ingest.delivery.get_driver", lambda name: drivers[name])
     return drivers
 
 

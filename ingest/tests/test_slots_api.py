@@ -240,3 +240,10 @@ def test_an_operation_is_accepted_once_its_template_is_there(staff_api):
     response = put(staff_api, provider="turbotext", operation="style_transfer", settings={})
 
     assert response.status_code == 200
+
+
+def test_put_refuses_an_unknown_print_aspect(staff_api):
+    response = put(staff_api, output_profile={"aspect": "7:9"})
+
+    assert response.status_code == 400
+    assert "output_profile" in response.json()["errors"]
