@@ -64,6 +64,11 @@ PROVIDER_FAILURES = Counter(
     "Failed provider calls by normalised failure reason.",
     ["provider", "failure_reason"],
 )
+FALLBACKS = Counter(
+    "photochanger_fallbacks",
+    "Jobs answered by a fallback: a later provider of the chain, or the original photo.",
+    ["slot", "kind"],
+)
 CLEANUP_RUNS = Counter("photochanger_cleanup_runs", "Cleanup runs that deleted (not dry runs).")
 CLEANUP_DELETED_FILES = Counter(
     "photochanger_cleanup_deleted_files", "Files deleted by cleanup runs.", ["kind"]
@@ -109,6 +114,11 @@ def observe_provider_call(*, provider: str, seconds: float, failure_reason: str 
     PROVIDER_CALL_DURATION.labels(label).observe(seconds)
     if failure_reason:
         PROVIDER_FAILURES.labels(label, failure_reason).inc()
+
+
+def observe_fallback(*, slot_id: str, kind: str) -> None:
+    """A job answered by a fallback; `kind` is "provider" or "original"."""
+    FALLBACKS.labels(_slot_label(slot_id), kind).inc()
 
 
 def observe_cleanup(*, files_by_kind: Mapping[str, int], bytes_freed: int) -> None:

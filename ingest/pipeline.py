@@ -16,6 +16,7 @@ import structlog
 from django.conf import settings
 from django.utils import timezone
 
+from core import metrics
 from core.cpu import run_cpu
 from core.db import release_db_connections
 from core.runtime import RuntimeSettings
@@ -169,7 +170,10 @@ async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> I
         context.slot, context.job, photo, answer, link, site_url=context.site_url
     )
     provider = link.provider if link else job.provider
-    fields = {"provider": provider, "fallback": _fallback(slot, link), "warnings": warnings}
+    fallback = _fallback(slot, link)
+    if fallback:
+        metrics.observe_fallback(slot_id=slot.pk, kind=fallback)
+    fields = {"provider": provider, "fallback": fallback, "warnings": warnings}
     return await _store_result(context, rendered, fields)
 
 

@@ -188,3 +188,13 @@ def test_the_last_resort_does_not_hide_a_bad_upload(client, ingest_password, pro
     response = client.post(URL, shot_form(b"GIF89a not a photo"))
 
     assert response.status_code == 415
+
+
+def test_fallbacks_are_counted_in_the_metrics(client, ingest_password, providers):
+    chain("gemini", "local")
+    providers["gemini"].behaviour = refuse("bad_response")
+
+    client.post(URL, shot_form(jpeg_bytes(color=(10, 200, 10))))
+
+    body = client.get("/metrics").content.decode()
+    assert 'photochanger_fallbacks_total{kind="provider",slot="slot-001"}' in body
