@@ -48,12 +48,14 @@ class TemplateLink:
 def update_slot(
     *,
     slot: Slot,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
     template_media: list[TemplateLink] | None = None,
     user,
 ) -> Slot:
     """Validate and store `changes` (field → value) made to `expected_version` of `slot`.
+
+    With `expected_version` None the write is unconditional (it still bumps the version).
 
     Raises ValidationError (field → messages; settings against the driver's JSON Schema) or
     StaleSlotVersion. `template_media`, when given, becomes the slot's whole template list.
