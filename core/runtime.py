@@ -13,11 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from core.crypto import UnreadableSecret, resealed, seal, unseal
 from core.models import RuntimeSetting
+
+log = structlog.get_logger(__name__)
 
 HASH_CHECK_MODES = ("warn", "enforce", "off")
 SYNC_RESPONSE_BOUNDS = (10, 60)
@@ -93,6 +98,8 @@ class Spec:
     default: Callable[[], Any]
     validate: Callable[[Any], Any]
     secret: bool = False
+    # Stored encrypted (core.crypto); read back in plain text through RuntimeSettings.
+    sealed: bool = False
 
 
 SPECS: dict[str, Spec] = {
@@ -106,7 +113,7 @@ SPECS: dict[str, Spec] = {
     "hash_check": Spec(lambda: "warn", _choice(HASH_CHECK_MODES)),
     INGEST_PASSWORD_KEY: Spec(lambda: "", _text, secret=True),
 }
-_API_KEY_SPEC = Spec(lambda: "", _text, secret=True)
+_API_KEY_SPEC = Spec(lambda: "", _text, secret=True, sealed=True)
 
 
 def spec_for(key: str) -> Spec | None:
@@ -118,11 +125,24 @@ def _build(stored: dict[str, Any]) -> RuntimeSettings:
     values = {key: spec.default() for key, spec in SPECS.items()}
     values |= {key: value for key, value in stored.items() if key in SPECS and value is not None}
     api_keys = {
-        provider: value
+        provider: _plain_key(key, value)
         for key, value in stored.items()
         if value is not None and (provider := provider_of_api_key(key))
     }
     return RuntimeSettings(**values, api_keys=api_keys)
+
+
+def _plain_key(key: str, value: Any) -> str:
+    try:
+        return unseal(value)
+    except UnreadableSecret:
+        # The provider then answers provider_unconfigured instead of every request failing.
+        log.error(
+            "runtime.secret_unreadable",
+            setting=key,
+            hint="FIELD_ENCRYPTION_KEY changed: list the previous one in FIELD_ENCRYPTION_KEYS_OLD",
+        )
+        return ""
 
 
 def load_runtime_settings() -> RuntimeSettings:
@@ -143,6 +163,8 @@ def set_runtime_setting(*, key: str, value: Any, user=None) -> RuntimeSetting:
         cleaned = spec.validate(value)
     except ValidationError as error:
         raise ValidationError({key: error.messages}) from error
+    if spec.sealed and cleaned:
+        cleaned = seal(cleaned)
     row, created = RuntimeSetting.objects.get_or_create(
         key=key, defaults={"value": cleaned, "updated_by": user}
     )
@@ -151,3 +173,32 @@ def set_runtime_setting(*, key: str, value: Any, user=None) -> RuntimeSetting:
         row.updated_at = timezone.now()
         row.save(update_fields=["value", "updated_by", "version", "updated_at"])
     return row
+
+
+def reencrypt_secrets() -> tuple[list[str], list[str]]:
+    """Seal every stored secret under the current key: (keys re-encrypted, keys unreadable).
+
+    A plain value left by an older version is encrypted too. Values, versions and the
+    journal are untouched: the secret itself did not change.
+    """
+    done, unreadable = [], []
+    for key in RuntimeSetting.objects.values_list("key", flat=True):
+        spec = spec_for(key)
+        if spec is None or not spec.sealed:
+            continue
+        try:
+            if _reseal(key):
+                done.append(key)
+        except UnreadableSecret:
+            unreadable.append(key)
+    return done, unreadable
+
+
+def _reseal(key: str) -> bool:
+    # Locked, so a key staff store meanwhile is not overwritten by the old one re-encrypted.
+    with transaction.atomic():
+        row = RuntimeSetting.objects.select_for_update().get(key=key)
+        new = resealed(row.value)
+        if new is not None:
+            RuntimeSetting.objects.filter(key=key).update(value=new)
+    return new is not None

@@ -297,3 +297,10 @@ structlog.configure(
     # Not cached: structlog.testing.capture_logs must see loggers that already logged.
     cache_logger_on_first_use=False,
 )
+
+# --- Provider keys at rest (core/crypto.py) ----------------------------------------------------
+# Provider API keys are stored encrypted under a key derived from this; it defaults to SECRET_KEY.
+# To rotate it, list the previous value in FIELD_ENCRYPTION_KEYS_OLD (comma-separated) and run
+# `manage.py reencrypt_secrets` (README, "Rotate secrets").
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
+FIELD_ENCRYPTION_KEYS_OLD = env.list("FIELD_ENCRYPTION_KEYS_OLD", default=[])
