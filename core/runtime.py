@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import journal
 from core.crypto import UnreadableSecret, resealed, seal, unseal
 from core.models import RuntimeSetting
 
@@ -163,16 +164,26 @@ def set_runtime_setting(*, key: str, value: Any, user=None) -> RuntimeSetting:
         cleaned = spec.validate(value)
     except ValidationError as error:
         raise ValidationError({key: error.messages}) from error
-    if spec.sealed and cleaned:
-        cleaned = seal(cleaned)
-    row, created = RuntimeSetting.objects.get_or_create(
-        key=key, defaults={"value": cleaned, "updated_by": user}
-    )
-    if not created:
-        row.value, row.updated_by, row.version = cleaned, user, row.version + 1
-        row.updated_at = timezone.now()
-        row.save(update_fields=["value", "updated_by", "version", "updated_at"])
+    stored = seal(cleaned) if spec.sealed and cleaned else cleaned
+    with transaction.atomic():
+        row, created = RuntimeSetting.objects.select_for_update().get_or_create(
+            key=key, defaults={"value": stored, "updated_by": user}
+        )
+        old = None if created else row.value
+        if not created:
+            row.value, row.updated_by, row.version = stored, user, row.version + 1
+            row.updated_at = timezone.now()
+            row.save(update_fields=["value", "updated_by", "version", "updated_at"])
+        journal.record_change(
+            row, user=user, changes={key: _journaled(spec, old, cleaned)}, version=row.version
+        )
     return row
+
+
+def _journaled(spec: Spec, old: Any, new: Any) -> tuple[Any, Any]:
+    if spec.secret:
+        return journal.secret_change(old, new)
+    return (spec.default() if old is None else old), new
 
 
 def reencrypt_secrets() -> tuple[list[str], list[str]]:

@@ -15,8 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import journal
 from core.api_errors import errors
 from core.errors import error_body
+from core.journal_api import JournalEntry, JournalQuery, journal_page
+from core.models import RuntimeSetting
 from core.runtime import HASH_CHECK_MODES, load_runtime_settings
 from ingest import configuration
 from ingest.models import JobHistory
@@ -308,3 +311,14 @@ class SettingsView(APIView):
             user=request.user,
         )
         return Response(SettingsOut(configuration.describe_settings()).data)
+
+
+class SettingsHistoryView(APIView):
+    """The journal of the runtime settings, ingest password and provider keys included
+    (those only as set, changed or removed)."""
+
+    @extend_schema(
+        parameters=[JournalQuery], responses={200: JournalEntry(many=True), **errors(400)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(journal_page(request, journal.entries_for_model(RuntimeSetting)))

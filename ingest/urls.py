@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/slots/<str:slot_id>/cleanup", api.SlotCleanupView.as_view(), name="api-slot-cleanup"),
     path("api/slots/<str:slot_id>/test-run", views.test_run, name="slot-test-run"),
     path("api/settings", api.SettingsView.as_view(), name="api-settings"),
+    path("api/settings/history", api.SettingsHistoryView.as_view(), name="api-settings-history"),
     path("", pages.dashboard, name="dashboard"),
     path("slots/<str:slot_id>/", pages.slot_page, name="slot-page"),
     path("settings/", pages.settings_page, name="settings-page"),

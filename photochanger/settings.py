@@ -304,3 +304,9 @@ structlog.configure(
 # `manage.py reencrypt_secrets` (README, "Rotate secrets").
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
 FIELD_ENCRYPTION_KEYS_OLD = env.list("FIELD_ENCRYPTION_KEYS_OLD", default=[])
+
+# --- Journal of configuration changes (core/journal.py) ------------------------------------------
+# django-auditlog stores the entries; PhotoChanger's services write them (none are automatic).
+INSTALLED_APPS = [*INSTALLED_APPS, "auditlog"]
+# Changes are kept as JSON values (settings objects stay objects), not as their str().
+AUDITLOG_STORE_JSON_CHANGES = True
