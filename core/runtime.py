@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 HASH_CHECK_MODES = ("warn", "enforce", "off")
 SYNC_RESPONSE_BOUNDS = (10, 60)
 PROVIDER_LIMIT_BOUNDS = (1, 100)
+GALLERY_SIZE_BOUNDS = (1, 100)
 INGEST_PASSWORD_KEY = "ingest_password_hash"  # noqa: S105 (a setting name, not a secret)
 _API_KEY = re.compile(r"(?P<provider>[a-z][a-z0-9]{0,15})_api_key")
 
@@ -41,6 +42,7 @@ class RuntimeSettings:
     # Only the limits staff stored; see provider_limit() for the effective one.
     per_provider_concurrency: Mapping[str, int]
     hash_check: str
+    gallery_size: int
     ingest_password_hash: str = field(repr=False)
     api_keys: Mapping[str, str] = field(repr=False)
 
@@ -112,6 +114,8 @@ SPECS: dict[str, Spec] = {
     "per_slot_concurrency": Spec(lambda: 2, _int_between(1, 100)),
     "per_provider_concurrency": Spec(dict, _provider_limits),
     "hash_check": Spec(lambda: "warn", _choice(HASH_CHECK_MODES)),
+    # How many of a slot's latest results its public gallery shows.
+    "gallery_size": Spec(lambda: 10, _int_between(*GALLERY_SIZE_BOUNDS)),
     INGEST_PASSWORD_KEY: Spec(lambda: "", _text, secret=True),
 }
 _API_KEY_SPEC = Spec(lambda: "", _text, secret=True, sealed=True)

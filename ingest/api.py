@@ -266,6 +266,7 @@ class SettingsOut(serializers.Serializer):
     per_slot_concurrency = serializers.IntegerField()
     per_provider_concurrency = serializers.DictField(child=serializers.IntegerField())
     hash_check = serializers.CharField()
+    gallery_size = serializers.IntegerField()
     ingest_password_configured = serializers.BooleanField()
     ingest_password_rotated_at = serializers.DateTimeField(allow_null=True)
     ingest_password_rotated_by = serializers.CharField(allow_null=True)
@@ -283,6 +284,7 @@ class SettingsIn(serializers.Serializer):
         child=serializers.IntegerField(), required=False
     )
     hash_check = serializers.ChoiceField(HASH_CHECK_MODES, required=False)
+    gallery_size = serializers.IntegerField(required=False)
     ingest_password = serializers.CharField(
         required=False, write_only=True, trim_whitespace=False, max_length=128
     )

@@ -8,7 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from core import journal
 from core.auth import staff_page
 from core.links import public_url
-from core.runtime import HASH_CHECK_MODES, SYNC_RESPONSE_BOUNDS, load_runtime_settings
+from core.runtime import (
+    GALLERY_SIZE_BOUNDS,
+    HASH_CHECK_MODES,
+    SYNC_RESPONSE_BOUNDS,
+    load_runtime_settings,
+)
 from ingest.configuration import describe_settings
 from ingest.selectors import slots_with_activity
 from providers.registry import DRIVERS, provider_choices
@@ -99,6 +104,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     context = {
         "current": describe_settings(),
         "sync_bounds": SYNC_RESPONSE_BOUNDS,
+        "gallery_bounds": GALLERY_SIZE_BOUNDS,
         "hash_modes": list(HASH_CHECK_LABELS.items()),
         "providers": dict(provider_choices()),
     }
