@@ -310,3 +310,12 @@ FIELD_ENCRYPTION_KEYS_OLD = env.list("FIELD_ENCRYPTION_KEYS_OLD", default=[])
 INSTALLED_APPS = [*INSTALLED_APPS, "auditlog"]
 # Changes are kept as JSON values (settings objects stay objects), not as their str().
 AUDITLOG_STORE_JSON_CHANGES = True
+
+# --- Syslog (core/logging.py) --------------------------------------------------------------------
+# Optional: the same JSON lines also go to syslog, e.g. 10.0.0.5:514 (UDP) or /dev/log.
+LOG_SYSLOG_ADDRESS = env.str("LOG_SYSLOG_ADDRESS", default="")
+LOG_SYSLOG_FACILITY = env.str("LOG_SYSLOG_FACILITY", default="user")
+if LOG_SYSLOG_ADDRESS:
+    from core.logging import with_syslog
+
+    LOGGING = with_syslog(LOGGING, address=LOG_SYSLOG_ADDRESS, facility=LOG_SYSLOG_FACILITY)
