@@ -319,3 +319,21 @@ if LOG_SYSLOG_ADDRESS:
     from core.logging import with_syslog
 
     LOGGING = with_syslog(LOGGING, address=LOG_SYSLOG_ADDRESS, facility=LOG_SYSLOG_FACILITY)
+
+# --- The API contract (photochanger/openapi.py, spec/contracts/) ---------------------------------
+# One OpenAPI 3.1 document for every route: drf-spectacular describes the staff API, a hook adds
+# the plain Django views (ingest, public links, health, metrics) from spec/contracts/src/.
+SPECTACULAR_SETTINGS.update(
+    {
+        "TITLE": "PhotoChanger API",
+        "DESCRIPTION": "The booth's ingest endpoint, public result links, health and metrics, "
+        "and the staff REST API (slots, settings, template media, statistics, journal).",
+        "OAS_VERSION": "3.1.0",
+        # Request bodies get their own components, so an upload field is binary, not a URL.
+        "COMPONENT_SPLIT_REQUEST": True,
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "photochanger.openapi.add_plain_routes",
+        ],
+    }
+)
