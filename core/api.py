@@ -1,14 +1,16 @@
-"""The staff login of scripts: credentials in, a JWT pair out."""
+"""The staff login of scripts: credentials in, a JWT pair out; and its refresh."""
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from core import auth
 from core.api_errors import ApiError, errors
@@ -47,3 +49,14 @@ class LoginView(APIView):
         user_logged_in.send(sender=type(user), request=http_request, user=user)
         refresh = RefreshToken.for_user(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+@extend_schema_view(
+    post=extend_schema(
+        description="A refresh token → a new access token.",
+        responses={200: TokenRefreshSerializer, **errors(400, 401)},
+        auth=[],
+    )
+)
+class RefreshView(TokenRefreshView):
+    """simplejwt's refresh, with its refusals in the contract."""

@@ -4,6 +4,8 @@ structlog is configured in settings.py; every line, PhotoChanger's own events an
 from Django, uvicorn or httpx alike, passes `redact` just before it is rendered.
 """
 
+import copy
+import logging.handlers
 import re
 import uuid
 from typing import Any
@@ -130,3 +132,36 @@ def formatter(*, json: bool) -> structlog.stdlib.ProcessorFormatter:
             renderer,
         ],
     )
+
+
+def syslog_handler(*, address: str, facility: str = "user") -> logging.handlers.SysLogHandler:
+    """A SysLogHandler for `address`: "host:port" over UDP, or a socket path such as /dev/log.
+
+    A LOGGING "()" factory; each line is tagged `photochanger:` for the syslog daemon.
+    """
+    if address.startswith("/"):
+        target: str | tuple[str, int] = address
+    else:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"LOG_SYSLOG_ADDRESS {address!r} is neither host:port nor a path")
+        target = (host.strip("[]"), int(port))
+    handler = logging.handlers.SysLogHandler(address=target, facility=facility)
+    handler.ident = "photochanger: "
+    return handler
+
+
+def with_syslog(config: dict, *, address: str, facility: str = "user") -> dict:
+    """`config` (a LOGGING dict) that also sends every line, as JSON, to syslog at `address`."""
+    config = copy.deepcopy(config)
+    config["formatters"]["syslog"] = {"()": f"{__name__}.formatter", "json": True}
+    config["handlers"]["syslog"] = {
+        "()": f"{__name__}.syslog_handler",
+        "address": address,
+        "facility": facility,
+        "formatter": "syslog",
+    }
+    for logger in [config["root"], *config.get("loggers", {}).values()]:
+        if "handlers" in logger:
+            logger["handlers"] = [*logger["handlers"], "syslog"]
+    return config

@@ -13,15 +13,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from core import journal
+from core.crypto import UnreadableSecret, resealed, seal, unseal
 from core.models import RuntimeSetting
+
+log = structlog.get_logger(__name__)
 
 HASH_CHECK_MODES = ("warn", "enforce", "off")
 SYNC_RESPONSE_BOUNDS = (10, 60)
 PROVIDER_LIMIT_BOUNDS = (1, 100)
+GALLERY_SIZE_BOUNDS = (1, 100)
 INGEST_PASSWORD_KEY = "ingest_password_hash"  # noqa: S105 (a setting name, not a secret)
 _API_KEY = re.compile(r"(?P<provider>[a-z][a-z0-9]{0,15})_api_key")
 
@@ -35,6 +42,7 @@ class RuntimeSettings:
     # Only the limits staff stored; see provider_limit() for the effective one.
     per_provider_concurrency: Mapping[str, int]
     hash_check: str
+    gallery_size: int
     ingest_password_hash: str = field(repr=False)
     api_keys: Mapping[str, str] = field(repr=False)
 
@@ -93,6 +101,8 @@ class Spec:
     default: Callable[[], Any]
     validate: Callable[[Any], Any]
     secret: bool = False
+    # Stored encrypted (core.crypto); read back in plain text through RuntimeSettings.
+    sealed: bool = False
 
 
 SPECS: dict[str, Spec] = {
@@ -104,9 +114,11 @@ SPECS: dict[str, Spec] = {
     "per_slot_concurrency": Spec(lambda: 2, _int_between(1, 100)),
     "per_provider_concurrency": Spec(dict, _provider_limits),
     "hash_check": Spec(lambda: "warn", _choice(HASH_CHECK_MODES)),
+    # How many of a slot's latest results its public gallery shows.
+    "gallery_size": Spec(lambda: 10, _int_between(*GALLERY_SIZE_BOUNDS)),
     INGEST_PASSWORD_KEY: Spec(lambda: "", _text, secret=True),
 }
-_API_KEY_SPEC = Spec(lambda: "", _text, secret=True)
+_API_KEY_SPEC = Spec(lambda: "", _text, secret=True, sealed=True)
 
 
 def spec_for(key: str) -> Spec | None:
@@ -118,11 +130,24 @@ def _build(stored: dict[str, Any]) -> RuntimeSettings:
     values = {key: spec.default() for key, spec in SPECS.items()}
     values |= {key: value for key, value in stored.items() if key in SPECS and value is not None}
     api_keys = {
-        provider: value
+        provider: _plain_key(key, value)
         for key, value in stored.items()
         if value is not None and (provider := provider_of_api_key(key))
     }
     return RuntimeSettings(**values, api_keys=api_keys)
+
+
+def _plain_key(key: str, value: Any) -> str:
+    try:
+        return unseal(value)
+    except UnreadableSecret:
+        # The provider then answers provider_unconfigured instead of every request failing.
+        log.error(
+            "runtime.secret_unreadable",
+            setting=key,
+            hint="FIELD_ENCRYPTION_KEY changed: list the previous one in FIELD_ENCRYPTION_KEYS_OLD",
+        )
+        return ""
 
 
 def load_runtime_settings() -> RuntimeSettings:
@@ -143,11 +168,52 @@ def set_runtime_setting(*, key: str, value: Any, user=None) -> RuntimeSetting:
         cleaned = spec.validate(value)
     except ValidationError as error:
         raise ValidationError({key: error.messages}) from error
-    row, created = RuntimeSetting.objects.get_or_create(
-        key=key, defaults={"value": cleaned, "updated_by": user}
-    )
-    if not created:
-        row.value, row.updated_by, row.version = cleaned, user, row.version + 1
-        row.updated_at = timezone.now()
-        row.save(update_fields=["value", "updated_by", "version", "updated_at"])
+    stored = seal(cleaned) if spec.sealed and cleaned else cleaned
+    with transaction.atomic():
+        row, created = RuntimeSetting.objects.select_for_update().get_or_create(
+            key=key, defaults={"value": stored, "updated_by": user}
+        )
+        old = None if created else row.value
+        if not created:
+            row.value, row.updated_by, row.version = stored, user, row.version + 1
+            row.updated_at = timezone.now()
+            row.save(update_fields=["value", "updated_by", "version", "updated_at"])
+        journal.record_change(
+            row, user=user, changes={key: _journaled(spec, old, cleaned)}, version=row.version
+        )
     return row
+
+
+def _journaled(spec: Spec, old: Any, new: Any) -> tuple[Any, Any]:
+    if spec.secret:
+        return journal.secret_change(old, new)
+    return (spec.default() if old is None else old), new
+
+
+def reencrypt_secrets() -> tuple[list[str], list[str]]:
+    """Seal every stored secret under the current key: (keys re-encrypted, keys unreadable).
+
+    A plain value left by an older version is encrypted too. Values, versions and the
+    journal are untouched: the secret itself did not change.
+    """
+    done, unreadable = [], []
+    for key in RuntimeSetting.objects.values_list("key", flat=True):
+        spec = spec_for(key)
+        if spec is None or not spec.sealed:
+            continue
+        try:
+            if _reseal(key):
+                done.append(key)
+        except UnreadableSecret:
+            unreadable.append(key)
+    return done, unreadable
+
+
+def _reseal(key: str) -> bool:
+    # Locked, so a key staff store meanwhile is not overwritten by the old one re-encrypted.
+    with transaction.atomic():
+        row = RuntimeSetting.objects.select_for_update().get(key=key)
+        new = resealed(row.value)
+        if new is not None:
+            RuntimeSetting.objects.filter(key=key).update(value=new)
+    return new is not None

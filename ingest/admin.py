@@ -1,3 +1,4 @@
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -96,7 +97,9 @@ class SecretSettingForm(forms.ModelForm):
 
 
 @admin.register(RuntimeSetting)
-class RuntimeSettingAdmin(admin.ModelAdmin):
+class RuntimeSettingAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    # A link per setting to its entries in the journal of changes (secrets: only set/changed).
+    show_auditlog_history_link = True
     list_display = ("key", "shown_value", "version", "updated_at", "updated_by")
     readonly_fields = ("key", "version", "updated_at", "updated_by")
 

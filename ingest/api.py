@@ -1,16 +1,25 @@
 """The staff API over slots with their work, and over the processing settings."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import journal
 from core.api_errors import errors
 from core.errors import error_body
+from core.journal_api import JournalEntry, JournalQuery, journal_page
+from core.models import RuntimeSetting
 from core.runtime import HASH_CHECK_MODES, load_runtime_settings
 from ingest import configuration
 from ingest.models import JobHistory
@@ -130,9 +139,13 @@ class TemplateLinkIn(serializers.Serializer):
 
 
 class SlotUpdate(serializers.Serializer):
-    """Fields left out keep their value; `version` is the one the change was made to."""
+    """Fields left out keep their value.
 
-    version = serializers.IntegerField(min_value=1)
+    `version` (or an `If-Match` header) is the version the change was made to: a stale one is
+    refused with 409. Without either the write is unconditional, as in the brief's example.
+    """
+
+    version = serializers.IntegerField(min_value=1, required=False)
     display_name = serializers.CharField(max_length=100, required=False)
     # Checked against the provider registry with the rest of the slot (Slot.clean).
     provider = serializers.CharField(max_length=16, required=False)
@@ -193,18 +206,59 @@ class SlotListView(APIView):
         return Response(SlotSummary(summaries, many=True).data)
 
 
-class SlotDetailView(APIView):
-    @extend_schema(responses={200: SlotDetail, **errors(404)})
-    def get(self, request: Request, slot_id: str) -> Response:
-        return Response(slot_detail(request, slot_id))
+_ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The slot's version, quoted: send it back as `If-Match`.",
+)
+_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The version the change was made to (as the ETag gives it, quoted or not); "
+    "an alternative to the body's `version`. A stale one is refused with 409.",
+)
+_VERSION_IN_HEADER = re.compile(r'^(?:W/)?"?(?P<version>[1-9][0-9]{0,9})"?$')
 
-    @extend_schema(request=SlotUpdate, responses={200: SlotDetail, **errors(400, 404, 409)})
+
+def expected_version(request: Request, body_version: int | None) -> int | None:
+    """The version a PUT was made to, from `If-Match` or the body; None for an unconditional one."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return body_version
+    match = _VERSION_IN_HEADER.match(header)
+    if match is None:
+        raise ValidationError({"If-Match": 'must be the slot\'s version, e.g. "3"'})
+    version = int(match["version"])
+    if body_version is not None and body_version != version:
+        raise ValidationError({"version": "differs from the If-Match header"})
+    return version
+
+
+def _with_etag(response: Response, version: int) -> Response:
+    response["ETag"] = f'"{version}"'
+    return response
+
+
+class SlotDetailView(APIView):
+    @extend_schema(parameters=[_ETAG], responses={200: SlotDetail, **errors(404)})
+    def get(self, request: Request, slot_id: str) -> Response:
+        detail = slot_detail(request, slot_id)
+        return _with_etag(Response(detail), detail["version"])
+
+    @extend_schema(
+        request=SlotUpdate,
+        parameters=[_IF_MATCH, _ETAG],
+        responses={200: SlotDetail, **errors(400, 404, 409)},
+    )
     def put(self, request: Request, slot_id: str) -> Response:
         slot = get_slot(slot_id)
         update = SlotUpdate(data=request.data)
         update.is_valid(raise_exception=True)
         changes = dict(update.validated_data)
-        version = changes.pop("version")
+        version = expected_version(request, changes.pop("version", None))
         links = changes.pop("template_media", None)
         if links is not None:
             links = [services.TemplateLink(x["media_object_id"], x["media_kind"]) for x in links]
@@ -227,7 +281,8 @@ class SlotDetailView(APIView):
                 current_version=stale.current_version,
             )
             return Response(body, status=409)
-        return Response(slot_detail(request, slot_id))
+        detail = slot_detail(request, slot_id)
+        return _with_etag(Response(detail), detail["version"])
 
 
 class SlotCleanupView(APIView):
@@ -264,6 +319,7 @@ class SettingsOut(serializers.Serializer):
     per_slot_concurrency = serializers.IntegerField()
     per_provider_concurrency = serializers.DictField(child=serializers.IntegerField())
     hash_check = serializers.CharField()
+    gallery_size = serializers.IntegerField()
     ingest_password_configured = serializers.BooleanField()
     ingest_password_rotated_at = serializers.DateTimeField(allow_null=True)
     ingest_password_rotated_by = serializers.CharField(allow_null=True)
@@ -281,6 +337,7 @@ class SettingsIn(serializers.Serializer):
         child=serializers.IntegerField(), required=False
     )
     hash_check = serializers.ChoiceField(HASH_CHECK_MODES, required=False)
+    gallery_size = serializers.IntegerField(required=False)
     ingest_password = serializers.CharField(
         required=False, write_only=True, trim_whitespace=False, max_length=128
     )
@@ -309,3 +366,14 @@ class SettingsView(APIView):
             user=request.user,
         )
         return Response(SettingsOut(configuration.describe_settings()).data)
+
+
+class SettingsHistoryView(APIView):
+    """The journal of the runtime settings, ingest password and provider keys included
+    (those only as set, changed or removed)."""
+
+    @extend_schema(
+        parameters=[JournalQuery], responses={200: JournalEntry(many=True), **errors(400)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(journal_page(request, journal.entries_for_model(RuntimeSetting)))

@@ -5,13 +5,20 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core import journal
 from core.auth import staff_page
 from core.links import public_url
-from core.runtime import HASH_CHECK_MODES, SYNC_RESPONSE_BOUNDS, load_runtime_settings
+from core.runtime import (
+    GALLERY_SIZE_BOUNDS,
+    HASH_CHECK_MODES,
+    SYNC_RESPONSE_BOUNDS,
+    load_runtime_settings,
+)
 from ingest.configuration import describe_settings
 from ingest.status import slot_statuses
 from providers.registry import DRIVERS, provider_choices
 from slots.models import Slot, SlotTemplateMedia
+from slots.services import TEMPLATES
 
 # How much longer than the sync window DSLR Remote Pro should wait before it gives up:
 # the window is PhotoChanger's own deadline; the margin covers upload and response transfer.
@@ -57,6 +64,7 @@ def slot_page(request: HttpRequest, slot_id: str) -> HttpResponse:
     max_upload_mb = slot.upload_limit_mb(config)
     context = {
         "slot": slot,
+        "journal": _journal(slot),
         "templates": slot.template_media.select_related("media"),
         "roles": SlotTemplateMedia.Role.choices,
         "providers": provider_choices(),
@@ -68,6 +76,16 @@ def slot_page(request: HttpRequest, slot_id: str) -> HttpResponse:
         "slot_state": _script_state(slot, max_upload_mb),
     }
     return render(request, "ingest/slot_page.html", context)
+
+
+JOURNAL_ENTRIES = 10
+
+
+def _journal(slot: Slot) -> list[journal.ReadableEntry]:
+    """The slot's latest changes for its page, with the slot form's field names."""
+    labels = {field.name: field.verbose_name for field in Slot._meta.fields}
+    labels[TEMPLATES] = _("шаблоны")
+    return journal.readable(journal.entries_for(slot)[:JOURNAL_ENTRIES], labels)
 
 
 def _script_state(slot: Slot, max_upload_mb: int) -> dict:
@@ -96,6 +114,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     context = {
         "current": describe_settings(),
         "sync_bounds": SYNC_RESPONSE_BOUNDS,
+        "gallery_bounds": GALLERY_SIZE_BOUNDS,
         "hash_modes": list(HASH_CHECK_LABELS.items()),
         "providers": dict(provider_choices()),
     }

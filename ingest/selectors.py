@@ -12,6 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.runtime import load_runtime_settings
 from ingest.models import JobHistory
 from media.models import MediaObject
 from providers.base import FAILURE_CODES
@@ -82,12 +83,18 @@ def recent_jobs(*, slot_id: str, limit: int = RECENT_RESULTS) -> QuerySet[JobHis
     return JobHistory.objects.filter(slot_id=slot_id).order_by("-started_at")[:limit]
 
 
-def gallery_jobs(*, slot_id: str, now: datetime | None = None) -> QuerySet[JobHistory]:
-    """The public gallery: the latest results of booth uploads still within their TTL."""
+def gallery_jobs(
+    *, slot_id: str, size: int | None = None, now: datetime | None = None
+) -> QuerySet[JobHistory]:
+    """The public gallery: the latest `size` results of booth uploads still within their TTL.
+
+    `size` defaults to the runtime setting `gallery_size`.
+    """
+    size = size or load_runtime_settings().gallery_size
     return (
         JobHistory.objects.with_live_result(now)
         .filter(slot_id=slot_id, source=JobHistory.Source.INGEST)
-        .order_by("-started_at")[:RECENT_RESULTS]
+        .order_by("-started_at")[:size]
     )
 
 

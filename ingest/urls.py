@@ -21,6 +21,7 @@ urlpatterns = [
         name="api-slot-gallery-token",
     ),
     path("api/settings", api.SettingsView.as_view(), name="api-settings"),
+    path("api/settings/history", api.SettingsHistoryView.as_view(), name="api-settings-history"),
     path("", pages.dashboard, name="dashboard"),
     path("slots/<str:slot_id>/", pages.slot_page, name="slot-page"),
     path("settings/", pages.settings_page, name="settings-page"),

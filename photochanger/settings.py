@@ -303,3 +303,43 @@ structlog.configure(
     # Not cached: structlog.testing.capture_logs must see loggers that already logged.
     cache_logger_on_first_use=False,
 )
+
+# --- Provider keys at rest (core/crypto.py) ----------------------------------------------------
+# Provider API keys are stored encrypted under a key derived from this; it defaults to SECRET_KEY.
+# To rotate it, list the previous value in FIELD_ENCRYPTION_KEYS_OLD (comma-separated) and run
+# `manage.py reencrypt_secrets` (README, "Rotate secrets").
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
+FIELD_ENCRYPTION_KEYS_OLD = env.list("FIELD_ENCRYPTION_KEYS_OLD", default=[])
+
+# --- Journal of configuration changes (core/journal.py) ------------------------------------------
+# django-auditlog stores the entries; PhotoChanger's services write them (none are automatic).
+INSTALLED_APPS = [*INSTALLED_APPS, "auditlog"]
+# Changes are kept as JSON values (settings objects stay objects), not as their str().
+AUDITLOG_STORE_JSON_CHANGES = True
+
+# --- Syslog (core/logging.py) --------------------------------------------------------------------
+# Optional: the same JSON lines also go to syslog, e.g. 10.0.0.5:514 (UDP) or /dev/log.
+LOG_SYSLOG_ADDRESS = env.str("LOG_SYSLOG_ADDRESS", default="")
+LOG_SYSLOG_FACILITY = env.str("LOG_SYSLOG_FACILITY", default="user")
+if LOG_SYSLOG_ADDRESS:
+    from core.logging import with_syslog
+
+    LOGGING = with_syslog(LOGGING, address=LOG_SYSLOG_ADDRESS, facility=LOG_SYSLOG_FACILITY)
+
+# --- The API contract (photochanger/openapi.py, spec/contracts/) ---------------------------------
+# One OpenAPI 3.1 document for every route: drf-spectacular describes the staff API, a hook adds
+# the plain Django views (ingest, public links, health, metrics) from spec/contracts/src/.
+SPECTACULAR_SETTINGS.update(
+    {
+        "TITLE": "PhotoChanger API",
+        "DESCRIPTION": "The booth's ingest endpoint, public result links, health and metrics, "
+        "and the staff REST API (slots, settings, template media, statistics, journal).",
+        "OAS_VERSION": "3.1.0",
+        # Request bodies get their own components, so an upload field is binary, not a URL.
+        "COMPONENT_SPLIT_REQUEST": True,
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "photochanger.openapi.add_plain_routes",
+        ],
+    }
+)

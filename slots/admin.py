@@ -1,3 +1,4 @@
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -44,8 +45,10 @@ class SlotAdminForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     form = SlotAdminForm
+    # A link per slot to its entries in the journal of changes.
+    show_auditlog_history_link = True
     list_display = ("id", "display_name", "provider", "operation", "is_active", "version")
     list_filter = ("provider", "is_active")
     search_fields = ("id", "display_name")
@@ -60,12 +63,13 @@ class SlotAdmin(admin.ModelAdmin):
         return False
 
     def save_formset(self, request, form, formset, change: bool) -> None:
-        """Removed template images go through the slot service, which deletes their files."""
+        """Template changes go through the slot service: a new version, journaled; removed
+        images' files are deleted."""
         links = formset.save(commit=False)
         for link in formset.deleted_objects:
             services.remove_template_media(media=link.media, user=request.user)
-        for link in links:
-            link.save()
+        if links:
+            services.save_template_links(slot=form.instance, links=links, user=request.user)
 
     def save_model(self, request, obj: Slot, form: SlotAdminForm, change: bool) -> None:
         # Saved through the service so the version moves on even when only templates change.

@@ -20,7 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import journal
 from core.api_errors import ApiError, errors
+from core.journal_api import JournalEntry, JournalQuery, journal_page
 from core.runtime import load_runtime_settings
 from media.api import image_errors, valid_upload
 from media.models import MediaObject
@@ -149,3 +151,13 @@ class MediaRegisterView(APIView):
                 expires_at=timezone.now() + ttl,
             )
         return Response(TemporaryRegistered(media).data, status=201)
+
+
+class SlotHistoryView(APIView):
+    """The slot's journal of changes: who changed which fields (templates included), when."""
+
+    @extend_schema(
+        parameters=[JournalQuery], responses={200: JournalEntry(many=True), **errors(400, 404)}
+    )
+    def get(self, request: Request, slot_id: str) -> Response:
+        return Response(journal_page(request, journal.entries_for(get_slot(slot_id))))

@@ -16,6 +16,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import journal
 from media.images import normalise_upload
 from media.models import MediaObject
 from media.output import check_overlay
@@ -23,6 +24,9 @@ from media.services import delete_media
 from media.uploads import store_clean_image
 from providers.registry import DRIVERS
 from slots.models import Slot, SlotTemplateMedia, new_gallery_token
+
+# The journal's name for the slot's list of template images.
+TEMPLATES = "template_media"
 
 EDITABLE_FIELDS = (
     "display_name",
@@ -57,13 +61,15 @@ class TemplateLink:
 def update_slot(
     *,
     slot: Slot,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
     template_media: list[TemplateLink] | None = None,
     user,
     check_templates: bool = True,
 ) -> Slot:
     """Validate and store `changes` (field → value) made to `expected_version` of `slot`.
+
+    With `expected_version` None the write is unconditional (it still bumps the version).
 
     Raises ValidationError (field → messages; settings against the driver's JSON Schema; an
     operation whose template role is missing among the slot's templates, unless
@@ -74,18 +80,25 @@ def update_slot(
         setattr(slot, name, value)
     slot.full_clean(exclude=["version", "updated_by"])
     with transaction.atomic():
-        _record_change(slot, user=user, expected_version=expected_version, fields=EDITABLE_FIELDS)
+        templates = template_list(slot)
+        diff = _record_change(
+            slot, user=user, expected_version=expected_version, fields=EDITABLE_FIELDS
+        )
         if template_media is not None:
             _relink_templates(slot, template_media)
         if check_templates:
             _check_templates(slot)
+        _journal(slot, user, {**diff, TEMPLATES: (templates, template_list(slot))})
     return slot
 
 
 def rotate_gallery_token(*, slot: Slot, user) -> Slot:
     """A new gallery key: links handed out with the old one stop opening the gallery."""
     slot.gallery_token = new_gallery_token()
-    _record_change(slot, user=user, fields=("gallery_token",))
+    with transaction.atomic():
+        _record_change(slot, user=user, fields=("gallery_token",))
+        # The key opens the gallery: the journal says it changed, never what it is.
+        _journal(slot, user, {"gallery_token": journal.secret_change(True, True)})
     return slot
 
 
@@ -116,9 +129,15 @@ def _check_templates(slot: Slot) -> None:
 
 
 def set_slots_active(*, slot_ids: list[str], active: bool, user) -> int:
-    return Slot.objects.filter(pk__in=slot_ids).update(
-        is_active=active, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        before = list(Slot.objects.select_for_update().filter(pk__in=slot_ids))
+        count = Slot.objects.filter(pk__in=slot_ids).update(
+            is_active=active, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+        )
+        for slot in before:
+            slot.version += 1
+            _journal(slot, user, {"is_active": (slot.is_active, active)})
+    return count
 
 
 def add_template_media(*, slot: Slot, data: bytes, role: str, user) -> SlotTemplateMedia:
@@ -139,40 +158,68 @@ def add_template_media(*, slot: Slot, data: bytes, role: str, user) -> SlotTempl
             slot_id=slot.pk,
             expires_at=None,
         )
+        templates = template_list(slot)
         last = slot.template_media.aggregate(last=Max("position"))["last"]
         link = SlotTemplateMedia.objects.create(
             slot=slot, media=media, role=role, position=0 if last is None else last + 1
         )
         _record_change(slot, user=user)
+        _journal(slot, user, {TEMPLATES: (templates, template_list(slot))})
     return link
+
+
+def save_template_links(*, slot: Slot, links: list[SlotTemplateMedia], user) -> None:
+    """Template links added or edited in the admin, saved as one new slot version."""
+    with transaction.atomic():
+        templates = template_list(slot)
+        for link in links:
+            link.save()
+        _record_change(slot, user=user)
+        _journal(slot, user, {TEMPLATES: (templates, template_list(slot))})
 
 
 def remove_template_media(*, media: MediaObject, user) -> Slot:
     """Detach a template image from its slot (a new slot version) and delete its file."""
     with transaction.atomic():
         slot = Slot.objects.get(pk=media.slot_id)
+        templates = template_list(slot)
         SlotTemplateMedia.objects.filter(media=media).delete()
         _record_change(slot, user=user)
+        _journal(slot, user, {TEMPLATES: (templates, template_list(slot))})
         transaction.on_commit(partial(delete_media, [media]))
     return slot
 
 
 def _record_change(
     slot: Slot, *, user, expected_version: int | None = None, fields: tuple[str, ...] = ()
-) -> None:
-    """Write `fields` with the next version, in one conditional UPDATE (optimistic locking)."""
+) -> dict[str, tuple[Any, Any]]:
+    """Write `fields` with the next version, in one conditional UPDATE (optimistic locking).
+
+    Returns what the write changed (field → (old, new)) for the journal. Call it inside a
+    transaction: the row is locked from the read of the old values to the write.
+    """
+    old = Slot.objects.select_for_update().filter(pk=slot.pk).values(*fields).first() or {}
     rows = Slot.objects.filter(pk=slot.pk)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
+    new = {name: getattr(slot, name) for name in fields}
     updated = rows.update(
-        **{name: getattr(slot, name) for name in fields},
-        version=F("version") + 1,
-        updated_by=user,
-        updated_at=timezone.now(),
+        **new, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
     )
     if not updated:
         raise StaleSlotVersion(Slot.objects.values_list("version", flat=True).get(pk=slot.pk))
     slot.refresh_from_db(fields=["version", "updated_by", "updated_at"])
+    return {name: (old.get(name), value) for name, value in new.items()}
+
+
+def template_list(slot: Slot) -> list[dict[str, str]]:
+    """The slot's template images in order, as the journal records them."""
+    links = slot.template_media.order_by("position", "id").values_list("role", "media_id")
+    return [{"role": role, "media_id": str(media_id)} for role, media_id in links]
+
+
+def _journal(slot: Slot, user, changes: dict[str, tuple[Any, Any]]) -> None:
+    journal.record_change(slot, user=user, changes=changes, version=slot.version)
 
 
 def _relink_templates(slot: Slot, links: list[TemplateLink]) -> None:

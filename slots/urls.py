@@ -14,4 +14,5 @@ urlpatterns = [
         name="api-template-media",
     ),
     path("api/media/register", api.MediaRegisterView.as_view(), name="api-media-register"),
+    path("api/slots/<str:slot_id>/history", api.SlotHistoryView.as_view(), name="api-slot-history"),
 ]

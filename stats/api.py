@@ -1,3 +1,4 @@
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -5,13 +6,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import errors
+from ingest.models import JobHistory
 from slots.models import Slot
-from stats.selectors import MAX_WINDOW_MINUTES, stats_overview
+from stats.selectors import MAX_WINDOW_MINUTES, SOURCES, stats_overview
 
 
 class OverviewQuery(serializers.Serializer):
     window_minutes = serializers.IntegerField(min_value=1, max_value=MAX_WINDOW_MINUTES, default=60)
     slot_id = serializers.CharField(required=False)
+    source = serializers.ChoiceField(
+        SOURCES,
+        default=JobHistory.Source.INGEST,
+        help_text="Booth uploads (`ingest`, the default), staff test runs (`ui_test`), or `all`.",
+    )
 
     def validate_slot_id(self, value: str) -> str:
         if not Slot.objects.filter(pk=value).exists():
@@ -24,6 +31,10 @@ class _WindowCounters(serializers.Serializer):
     timeouts_last_window = serializers.IntegerField()
     provider_errors_last_window = serializers.IntegerField()
     failures_last_window = serializers.IntegerField()
+    error_share_last_window = serializers.FloatField(
+        allow_null=True,
+        help_text="(failures + timeouts) / jobs in the window, 0–1; null without jobs.",
+    )
 
 
 class SystemCounters(_WindowCounters):
@@ -48,10 +59,29 @@ class TimelineBucket(serializers.Serializer):
     errors = serializers.IntegerField()
 
 
+class LatestResult(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    slot_id = serializers.CharField()
+    source = serializers.CharField()
+    finished_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    result_expires_at = serializers.DateTimeField()
+    result_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+
+    def get_result_url(self, job: dict) -> str:
+        return reverse("public-result", args=[job["job_id"]])
+
+    def get_preview_url(self, job: dict) -> str:
+        return reverse("public-preview", args=[job["job_id"]])
+
+
 class Overview(serializers.Serializer):
     window_minutes = serializers.IntegerField()
+    source = serializers.CharField()
     system = SystemCounters()
     slots = SlotCounters(many=True)
+    latest_results = LatestResult(many=True)
     timeline = TimelineBucket(many=True)
 
 

@@ -21,19 +21,42 @@ WINDOW_CHOICES = (15, 60, 180, 360, 1440, 10080)
 MAX_WINDOW_MINUTES = WINDOW_CHOICES[-1]
 
 
+# Which jobs the statistics count: booth traffic by default, staff test runs apart.
+SOURCES = (*JobHistory.Source.values, "all")
+LATEST_RESULTS = 10
+
+
 def stats_overview(
-    *, window_minutes: int, slot_id: str | None = None, now: datetime | None = None
+    *,
+    window_minutes: int,
+    slot_id: str | None = None,
+    source: str = JobHistory.Source.INGEST,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The brief's §8 payload plus a timeline for the chart; five queries in all."""
+    """The brief's §8 payload plus error shares, the latest results and a timeline; six queries.
+
+    `source` is `ingest` (booth uploads, the default), `ui_test` (staff test runs) or `all`.
+    """
     now = now or timezone.now()
     since = now - timedelta(minutes=window_minutes)
-    jobs = JobHistory.objects.filter(slot_id=slot_id) if slot_id else JobHistory.objects.all()
+    jobs = JobHistory.objects.all() if source == "all" else JobHistory.objects.filter(source=source)
+    if slot_id:
+        jobs = jobs.filter(slot_id=slot_id)
     return {
         "window_minutes": window_minutes,
+        "source": source,
         "system": _system_counters(jobs, since=since, now=now),
         "slots": _slot_rows(jobs, since=since, slot_id=slot_id),
+        "latest_results": list(_latest_results(jobs, now=now)),
         "timeline": _timeline(jobs, since=since, now=now, window_minutes=window_minutes),
     }
+
+
+def error_share(counters: dict[str, Any]) -> float | None:
+    """Failed and timed-out jobs as a fraction of the window's jobs; None without jobs."""
+    jobs = counters["jobs_last_window"]
+    errors = counters["failures_last_window"] + counters["timeouts_last_window"]
+    return round(errors / jobs, 4) if jobs else None
 
 
 # What each window counter counts; the same definitions serve the system and per-slot rows.
@@ -60,7 +83,11 @@ def _system_counters(jobs: QuerySet, *, since: datetime, now: datetime) -> dict[
         in_flight=Count("pk", filter=Q(status=Status.PROCESSING, deadline_at__gt=now)),
     )
     stored = MediaObject.objects.live().aggregate(total=Coalesce(Sum("size_bytes"), 0))["total"]
-    return {**counters, "storage_usage_mb": round(stored / 1_048_576, 1)}
+    return {
+        **counters,
+        "error_share_last_window": error_share(counters),
+        "storage_usage_mb": round(stored / 1_048_576, 1),
+    }
 
 
 def _slot_rows(jobs: QuerySet, *, since: datetime, slot_id: str | None) -> list[dict[str, Any]]:
@@ -70,7 +97,7 @@ def _slot_rows(jobs: QuerySet, *, since: datetime, slot_id: str | None) -> list[
         .values("slot_id")
         .annotate(**_outcome_counts(Q()))
     }
-    latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
+    latest = jobs.filter(slot=OuterRef("pk")).order_by("-started_at")
     slots = Slot.objects.filter(pk=slot_id) if slot_id else Slot.objects.all()
     slots = slots.annotate(
         last_success_at=Subquery(latest.filter(status=Status.DONE).values("finished_at")[:1]),
@@ -79,17 +106,30 @@ def _slot_rows(jobs: QuerySet, *, since: datetime, slot_id: str | None) -> list[
         ),
     )
     empty = dict.fromkeys(_OUTCOMES, 0)
-    return [
-        {
-            "slot_id": slot.pk,
-            "display_name": slot.display_name or slot.pk,
-            "is_active": slot.is_active,
-            **per_slot.get(slot.pk, empty),
-            "last_success_at": slot.last_success_at,
-            "last_error_reason": slot.last_error_reason or None,
-        }
-        for slot in slots
-    ]
+    return [_slot_row(slot, per_slot.get(slot.pk, empty)) for slot in slots]
+
+
+def _slot_row(slot: Slot, counters: dict[str, int]) -> dict[str, Any]:
+    return {
+        "slot_id": slot.pk,
+        "display_name": slot.display_name or slot.pk,
+        "is_active": slot.is_active,
+        **counters,
+        "error_share_last_window": error_share(counters),
+        "last_success_at": slot.last_success_at,
+        "last_error_reason": slot.last_error_reason or None,
+    }
+
+
+def _latest_results(jobs: QuerySet, *, now: datetime) -> QuerySet:
+    """The newest results still downloadable, with their public links (the view adds them)."""
+    return (
+        jobs.filter(status=Status.DONE, result_expires_at__gt=now)
+        .order_by("-finished_at")
+        .values("job_id", "slot_id", "source", "finished_at", "duration_ms", "result_expires_at")[
+            :LATEST_RESULTS
+        ]
+    )
 
 
 def _timeline(

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.auth import staff_page
 from slots.models import Slot
-from stats.selectors import WINDOW_CHOICES
+from stats.selectors import SOURCES, WINDOW_CHOICES
 
 WINDOW_LABELS = list(
     zip(
@@ -15,7 +15,14 @@ WINDOW_LABELS = list(
 )
 
 
+SOURCE_LABELS = list(zip(SOURCES, [_("Фотобудки"), _("Тестовые прогоны"), _("Все")], strict=True))
+
+
 @staff_page
 def stats_page(request: HttpRequest) -> HttpResponse:
-    context = {"windows": WINDOW_LABELS, "slots": Slot.objects.only("id", "display_name")}
+    context = {
+        "windows": WINDOW_LABELS,
+        "sources": SOURCE_LABELS,
+        "slots": Slot.objects.only("id", "display_name"),
+    }
     return render(request, "stats/stats.html", context)

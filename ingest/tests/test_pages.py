@@ -85,6 +85,26 @@ def test_gallery_shows_the_last_ten_live_booth_results(client):
     assert f"/public/results/{shown[0].job_id}/preview" in response.text
 
 
+def test_gallery_size_is_a_runtime_setting_staff_edit(client, staff_api):
+    for _ in range(5):
+        done_job()
+
+    response = staff_api.put("/api/settings", {"gallery_size": 3}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["gallery_size"] == 3
+    token = Slot.objects.get(pk="slot-001").gallery_token
+    assert len(client.get(f"/public/slots/slot-001?k={token}").context["jobs"]) == 3
+    assert staff_api.put("/api/settings", {"gallery_size": 0}, format="json").status_code == 400
+
+
+def test_settings_page_offers_the_gallery_size(staff_client):
+    page = staff_client.get("/settings/").text
+
+    assert 'name="gallery_size"' in page
+    assert 'value="10"' in page
+
+
 def test_gallery_of_an_unknown_slot_is_404(client):
     assert client.get("/public/slots/slot-404").status_code == 404
 

@@ -1,12 +1,16 @@
+import copy
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
 from media.models import MediaObject
 from media.tests.factories import MediaObjectFactory
+from providers.gemini import GeminiDriver
 from slots.models import Slot, SlotTemplateMedia
 from slots.tests.factories import SlotFactory
 
@@ -247,3 +251,127 @@ def test_put_refuses_an_unknown_print_aspect(staff_api):
 
     assert response.status_code == 400
     assert "output_profile" in response.json()["errors"]
+
+
+# The brief's §7 example of PUT /api/slots/slot-001, byte for byte; only the template id is
+# replaced by one of a template registered on this install.
+BRIEF_PUT_BODY = b"""{
+  "display_name": "Slot 1 (Gemini)",
+  "provider": "gemini",
+  "operation": "image_edit",
+  "is_active": true,
+  "size_limit_mb": 20,
+  "sync_response_seconds": 48,
+  "settings": {
+    "prompt": "Studio portrait",
+    "safety": "standard"
+  },
+  "template_media": [
+    { "media_kind": "background", "media_object_id": "8b6f0fa6b5b0459fb887c249f2eb5b21" }
+  ]
+}"""
+BRIEF_TEMPLATE_ID = b"8b6f0fa6b5b0459fb887c249f2eb5b21"
+
+
+def _register_background(api) -> str:
+    from ingest.tests.conftest import jpeg_bytes
+
+    upload = SimpleUploadedFile("background.jpg", jpeg_bytes(), "image/jpeg")
+    response = api.post(
+        "/api/template-media/register",
+        {"slot_id": "slot-001", "role": "background", "file": upload},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    return uuid.UUID(response.json()["id"]).hex
+
+
+def _put_brief_example(api):
+    body = BRIEF_PUT_BODY.replace(BRIEF_TEMPLATE_ID, _register_background(api).encode())
+    return api.generic("PUT", "/api/slots/slot-001", body, content_type="application/json")
+
+
+def _assert_brief_example_applied(response):
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["display_name"], body["provider"], body["operation"]) == (
+        "Slot 1 (Gemini)",
+        "gemini",
+        "image_edit",
+    )
+    assert (body["size_limit_mb"], body["sync_response_seconds"]) == (20, 48)
+    assert body["settings"] == {"prompt": "Studio portrait", "safety": "standard"}
+    assert [t["role"] for t in body["template_media"]] == ["background"]
+
+
+@pytest.mark.skipif(
+    "safety" not in GeminiDriver.settings_schema["properties"],
+    reason="the Gemini settings schema has no `safety` yet; it arrives with the Gemini "
+    "safety-settings change, and this test runs from then on",
+)
+def test_the_briefs_put_example_is_accepted_as_written(staff_api):
+    _assert_brief_example_applied(_put_brief_example(staff_api))
+
+
+def test_the_briefs_put_example_is_accepted_once_gemini_takes_safety(staff_api, monkeypatch):
+    schema = copy.deepcopy(GeminiDriver.settings_schema)
+    schema["properties"].setdefault("safety", {"type": "string"})
+    monkeypatch.setattr(GeminiDriver, "settings_schema", schema)
+
+    _assert_brief_example_applied(_put_brief_example(staff_api))
+
+
+def test_put_without_a_version_is_an_unconditional_write(staff_api):
+    put(staff_api, display_name="first edit")
+
+    response = staff_api.put(
+        "/api/slots/slot-001", {"display_name": "no version given"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["version"] == 3
+    assert response["ETag"] == '"3"'
+
+
+@pytest.mark.parametrize("header", ['"1"', "1", 'W/"1"'])
+def test_put_with_a_stale_if_match_is_refused_with_409(staff_api, header):
+    put(staff_api, display_name="first edit")
+
+    response = staff_api.put(
+        "/api/slots/slot-001",
+        {"display_name": "from an old page"},
+        format="json",
+        headers={"If-Match": header},
+    )
+
+    assert response.status_code == 409
+    assert response.json()["current_version"] == 2
+
+
+def test_put_with_the_current_if_match_is_applied(staff_api):
+    etag = staff_api.get("/api/slots/slot-001")["ETag"]
+
+    response = staff_api.put(
+        "/api/slots/slot-001",
+        {"display_name": "up to date"},
+        format="json",
+        headers={"If-Match": etag},
+    )
+
+    assert response.status_code == 200
+    assert response["ETag"] == '"2"'
+
+
+@pytest.mark.parametrize(
+    ("header", "payload"), [("three", {}), ('"1"', {"version": 2}), ('"0"', {})]
+)
+def test_put_refuses_an_unreadable_or_contradicting_if_match(staff_api, header, payload):
+    response = staff_api.put(
+        "/api/slots/slot-001",
+        {"display_name": "x", **payload},
+        format="json",
+        headers={"If-Match": header},
+    )
+
+    assert response.status_code == 400
+    assert Slot.objects.get(pk="slot-001").version == 1

@@ -133,6 +133,8 @@ def test_staff_opens_stats(browser):
 
     total = browser.find_element(By.CSS_SELECTOR, '.window-total [data-counter="jobs_last_window"]')
     wait(browser, lambda d: total.text == "12")
+    share = browser.find_element(By.CSS_SELECTOR, '[data-counter="error_share_last_window"]')
+    assert share.text == "16.7 %"  # a timeout and a failure among 12 jobs
     rows = browser.find_elements(By.CSS_SELECTOR, "[data-rows] tr")
     assert len(rows) == 15
     assert rows[0].find_elements(By.TAG_NAME, "td")[2].text == "1"  # one timeout on slot-001
@@ -142,6 +144,10 @@ def test_staff_opens_stats(browser):
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-rows] tr")) == 1)
     assert total.text == "0"
     Select(browser.find_element(By.ID, "slot-filter")).select_by_value("")
+    wait(browser, lambda d: total.text == "12")
+    Select(browser.find_element(By.ID, "source-filter")).select_by_value("ui_test")
+    wait(browser, lambda d: total.text == "0")  # staff test runs are counted apart
+    Select(browser.find_element(By.ID, "source-filter")).select_by_value("ingest")
     wait(browser, lambda d: total.text == "12")
     screenshot(browser, "stats")
 

@@ -5,7 +5,7 @@
   const { api, describe, toast, pulse, confirmAction, busy, showFieldErrors, t, fmt } = window.PC;
   const form = document.getElementById("settings-form");
   const fields = form.elements;
-  const NUMBERS = ["sync_response_seconds", "result_ttl_hours", "max_upload_mb", "per_slot_concurrency"];
+  const NUMBERS = ["sync_response_seconds", "result_ttl_hours", "max_upload_mb", "gallery_size", "per_slot_concurrency"];
 
   function collect() {
     const errors = {};

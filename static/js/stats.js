@@ -7,10 +7,40 @@
   const SVG = "http://www.w3.org/2000/svg";
   const REFRESH_MS = 30000;
 
+  function share(value) {
+    return value === null || value === undefined ? "—" : `${Math.round(value * 1000) / 10} %`;
+  }
+
   function showCounters(system) {
     document.querySelectorAll("[data-counter]").forEach((node) => {
-      node.textContent = system[node.dataset.counter];
+      const value = system[node.dataset.counter];
+      node.textContent = node.dataset.counter.startsWith("error_share") ? share(value) : value;
     });
+  }
+
+  /** The newest downloadable results: a preview linking to the file. */
+  function showLatest(results) {
+    const list = document.querySelector("[data-latest]");
+    list.replaceChildren(
+      ...results.map((result) => {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = result.result_url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        const image = document.createElement("img");
+        image.src = result.preview_url;
+        image.loading = "lazy";
+        image.alt = fmt("%s, %s", result.slot_id, formatTime(result.finished_at));
+        const caption = document.createElement("span");
+        caption.className = "muted";
+        caption.textContent = `${result.slot_id} · ${formatTime(result.finished_at)}`;
+        link.append(image, caption);
+        item.appendChild(link);
+        return item;
+      })
+    );
+    document.querySelector("[data-latest-empty]").hidden = results.length > 0;
   }
 
   function svg(name, attributes) {
@@ -155,6 +185,7 @@
           cell(row.jobs_last_window, "num"),
           cell(row.timeouts_last_window, "num"),
           cell(row.provider_errors_last_window, "num"),
+          cell(share(row.error_share_last_window), "num"),
           cell(formatTime(row.last_success_at)),
           cell(row.last_error_reason || "—"),
           state
@@ -174,6 +205,7 @@
       showCounters(overview.system);
       drawChart(overview.timeline);
       showRows(overview.slots);
+      showLatest(overview.latest_results);
     } catch (error) {
       toast(describe(error), "error");
     }

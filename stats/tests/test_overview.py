@@ -50,6 +50,7 @@ def test_overview_counts_outcomes_inside_the_window_only():
         "failures_last_window": 2,
         "hash_mismatches_last_window": 0,
         "in_flight": 0,
+        "error_share_last_window": 0.75,
         "storage_usage_mb": None,
     }
     row = slot_row(overview, "slot-001")
@@ -70,6 +71,7 @@ def test_overview_lists_every_slot_even_without_jobs():
         "timeouts_last_window": 0,
         "provider_errors_last_window": 0,
         "failures_last_window": 0,
+        "error_share_last_window": None,
         "last_success_at": None,
         "last_error_reason": None,
     }
@@ -105,12 +107,12 @@ def test_overview_sums_the_size_of_stored_media():
     assert stats_overview(window_minutes=60)["system"]["storage_usage_mb"] == 1.0
 
 
-def test_overview_takes_five_queries_however_many_jobs_and_slots(django_assert_num_queries):
+def test_overview_takes_six_queries_however_many_jobs_and_slots(django_assert_num_queries):
     for number in range(1, 16):
         finished(f"slot-{number:03d}")
         finished(f"slot-{number:03d}", status=Status.FAILED, reason="quota")
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         stats_overview(window_minutes=1440)
 
 
@@ -136,3 +138,56 @@ def test_timeline_of_a_week_counts_per_day():
     assert len(timeline) in (7, 8)
     assert timeline[1]["start"] - timeline[0]["start"] == timedelta(days=1)
     assert sum(b["jobs"] for b in timeline) == 1
+
+
+def test_error_share_is_failures_and_timeouts_over_the_windows_jobs_per_slot_and_overall():
+    for _ in range(3):
+        finished()
+    finished(status=Status.TIMEOUT, reason="timeout")
+    finished("slot-002", status=Status.FAILED, reason="bad_response")
+
+    overview = stats_overview(window_minutes=60)
+
+    assert overview["system"]["error_share_last_window"] == 0.4
+    assert slot_row(overview, "slot-001")["error_share_last_window"] == 0.25
+    assert slot_row(overview, "slot-002")["error_share_last_window"] == 1.0
+    assert slot_row(overview, "slot-003")["error_share_last_window"] is None
+
+
+def test_test_runs_are_counted_apart_from_booth_traffic():
+    finished()
+    test_run = finished(status=Status.FAILED, reason="bad_response")
+    JobHistory.objects.filter(pk=test_run.pk).update(source=JobHistory.Source.UI_TEST)
+
+    booth = stats_overview(window_minutes=60)
+    tests = stats_overview(window_minutes=60, source="ui_test")
+    both = stats_overview(window_minutes=60, source="all")
+
+    assert (booth["system"]["jobs_last_window"], booth["system"]["failures_last_window"]) == (1, 0)
+    assert slot_row(booth, "slot-001")["last_error_reason"] is None
+    assert (tests["system"]["jobs_last_window"], tests["system"]["failures_last_window"]) == (1, 1)
+    assert slot_row(tests, "slot-001")["last_success_at"] is None
+    assert both["system"]["jobs_last_window"] == 2
+
+
+def test_latest_results_are_the_newest_live_results_with_their_links(staff_api):
+    expired = finished(minutes_ago=10)
+    JobHistory.objects.filter(pk=expired.pk).update(
+        result_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    older, newer = finished(minutes_ago=8), finished("slot-002", minutes_ago=2)
+    for done in (older, newer):
+        JobHistory.objects.filter(pk=done.pk).update(
+            result_expires_at=timezone.now() + timedelta(hours=1)
+        )
+    finished(status=Status.FAILED, reason="quota")
+
+    body = staff_api.get("/api/stats/overview").json()
+
+    assert [r["job_id"] for r in body["latest_results"]] == [str(newer.pk), str(older.pk)]
+    first = body["latest_results"][0]
+    assert first["slot_id"] == "slot-002"
+    assert first["preview_url"] == f"/public/results/{newer.pk}/preview"
+    assert first["result_url"] == f"/public/results/{newer.pk}"
+    only_one = staff_api.get("/api/stats/overview?slot_id=slot-001").json()
+    assert [r["job_id"] for r in only_one["latest_results"]] == [str(older.pk)]
