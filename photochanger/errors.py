@@ -79,6 +79,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         # Rendered without the request: its context processors would query the database.
         page = render_to_string("503.html")
         return HttpResponse(page, status=503, headers=failure.headers)
+    if failure.status == 400:
+        return defaults.bad_request(request, sys.exc_info()[1])
     return defaults.server_error(request)
 
 

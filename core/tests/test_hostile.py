@@ -284,6 +284,16 @@ def test_login_page_refuses_hostile_fields_with_its_form(
     assert response.context["form"].errors
 
 
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_a_username_longer_than_the_column_is_a_form_error_not_a_500(
+    nothing_left_behind, client, path
+):
+    response = client.post(path, {"username": "u" * 300, "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "username" in response.context["form"].errors
+
+
 def test_login_page_without_csrf_token_is_403_html(nothing_left_behind):
     response = Client(enforce_csrf_checks=True).post(
         "/login/", {"username": "serg", "password": PASSWORD}
