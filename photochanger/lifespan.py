@@ -33,6 +33,7 @@ async def on_shutdown() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    _background.clear()
     await close_client()
     metrics.mark_worker_exited()
 
