@@ -67,10 +67,11 @@ MIDDLEWARE = [
     # First and (almost) last: django-prometheus times the whole middleware stack and the view.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.logging.RequestIdMiddleware",
-    # Outside everything that can answer an error, so machine paths always get JSON.
-    "photochanger.errors.JsonErrorResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Outside everything that can answer an error, so machine paths always get JSON; inside the
+    # two above, so a rewritten answer still gets their headers.
+    "photochanger.errors.JsonErrorResponseMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -85,6 +85,8 @@ def test_a_wrong_method_is_405_json_with_allow(nothing_left_behind, client, meth
 
     refused(response, 405, "method_not_allowed")
     assert response["Allow"]
+    assert response["X-Content-Type-Options"] == "nosniff"  # security headers survive
+    assert response["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize(
