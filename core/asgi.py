@@ -8,6 +8,7 @@ read. A lost database answers 503 with Retry-After (`core.errors.failure_for`).
 import re
 
 import structlog
+from django.conf import settings
 
 from core.errors import failure_for, send_asgi_error
 
@@ -27,6 +28,11 @@ class JsonErrorsMiddleware:
         if _has_control_character(scope):
             return await send_asgi_error(
                 send, 400, "bad_request", "the path or query contains control characters"
+            )
+        if _head_size(scope) > settings.SERVER_MAX_HEADER_BYTES:
+            # The parser (h11) stops a head only once it outgrows a read; this is the exact line.
+            return await send_asgi_error(
+                send, 431, "headers_too_large", "the request headers are too large"
             )
         started = False
 
@@ -59,3 +65,8 @@ class JsonErrorsMiddleware:
 def _has_control_character(scope) -> bool:
     query = scope.get("query_string", b"").lower()
     return bool(_CONTROL_CHARACTER.search(scope["path"])) or b"%00" in query
+
+
+def _head_size(scope) -> int:
+    target = len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+    return target + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))

@@ -2,7 +2,8 @@
 
 `python manage.py serve` (make run, the Docker image) starts uvicorn with these options. The
 HTTP parser is h11, not httptools: only h11 bounds the request head (httptools buffers headers
-of any size), so a client cannot make a worker hold megabytes of headers.
+of any size), so a client cannot make a worker hold megabytes of headers. h11 notices only once
+a read outgrows the limit; `core.asgi` refuses any head over it exactly.
 """
 
 import json
@@ -23,7 +24,7 @@ class JsonH11Protocol(H11Protocol):
     def send_400_response(self, msg: str) -> None:
         # h11 keeps the unparsed bytes: more than the limit means the head was too big.
         unparsed = len(self.conn.trailing_data[0])
-        if unparsed > settings.SERVER_MAX_HEADER_BYTES:
+        if unparsed > (self.config.h11_max_incomplete_event_size or 0):
             status, reason, detail = 431, "headers_too_large", "the request headers are too large"
         else:
             status, reason, detail = 400, "bad_request", "malformed HTTP request"

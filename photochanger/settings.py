@@ -210,7 +210,8 @@ CONTENT_SECURITY_POLICY = {
 HOST = env.str("HOST", default="0.0.0.0")  # noqa: S104 (booths on the LAN post here)
 PORT = env.int("PORT", default=8000)
 WORKERS = env.int("WORKERS", default=1)
-# The request line and headers together; a bigger head is refused with 400 before the app runs.
+# The request line and headers together; a bigger head is refused with a JSON 431 (h11 stops it
+# reading on, core.asgi draws the exact line).
 SERVER_MAX_HEADER_BYTES = env.int("SERVER_MAX_HEADER_BYTES", default=64 * 1024)
 # An idle keep-alive connection is closed after this long.
 SERVER_KEEPALIVE_SECONDS = env.int("SERVER_KEEPALIVE_SECONDS", default=5)

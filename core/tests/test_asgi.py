@@ -88,6 +88,37 @@ def test_control_characters_are_refused_before_the_app_runs(path, query):
     assert reached == []
 
 
+def test_headers_over_the_limit_are_refused_with_431(settings):
+    settings.SERVER_MAX_HEADER_BYTES = 1000
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope)
+
+    def head(padding: int) -> dict:
+        return {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/slots",
+            "query_string": b"",
+            "headers": [(b"x-padding", b"a" * padding)],
+        }
+
+    async def send_to(scope, sent):
+        async def send(message):
+            sent.append(message)
+
+        await JsonErrorsMiddleware(app)(scope, None, send)
+
+    refused_answer, accepted = [], []
+    asyncio.run(send_to(head(2000), refused_answer))
+    asyncio.run(send_to(head(500), accepted))
+
+    status, _, body = answer(refused_answer)
+    assert (status, body["failure_reason"]) == (431, "headers_too_large")
+    assert len(reached) == 1  # only the small head reached the app
+
+
 def test_other_scopes_pass_through_untouched():
     seen = []
 

@@ -321,6 +321,14 @@ def test_an_8_mb_request_header_is_refused_before_the_app(server):
 
 
 @pytest.mark.e2e
+def test_a_head_just_over_the_limit_is_refused_even_in_one_read(server):
+    response = httpx.get(server["base"] + "/healthz/live", headers={"X-Padding": "a" * 70_000})
+
+    assert response.status_code == 431
+    assert response.json()["failure_reason"] == "headers_too_large"
+
+
+@pytest.mark.e2e
 def test_headers_under_the_limit_are_served(server):
     response = httpx.get(server["base"] + "/healthz/live", headers={"X-Padding": "a" * 32_000})
 
