@@ -1,9 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test` (see README.md).
 VENV ?= .venv
 PYTHON ?= python3
-HOST ?= 0.0.0.0
-PORT ?= 8000
-WORKERS ?= 1
 BIN := $(VENV)/bin
 
 .PHONY: run test lint bench install screenshots
@@ -12,7 +9,8 @@ run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py bootstrap
-	$(BIN)/uvicorn photochanger.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	# uvicorn with the limits in settings: HOST, PORT, WORKERS, SERVER_* (.env or environment).
+	$(BIN)/python manage.py serve
 
 # Tests need a secret key but no .env: a throw-away one unless the environment sets one.
 test: $(VENV)/.installed

@@ -1,6 +1,8 @@
 """The staff login of scripts: credentials in, a JWT pair out; and its refresh."""
 
-from django.contrib.auth import authenticate
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -9,7 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from core import auth
@@ -49,6 +53,27 @@ class LoginView(APIView):
         user_logged_in.send(sender=type(user), request=http_request, user=user)
         refresh = RefreshToken.for_user(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+class StaffTokenRefreshSerializer(TokenRefreshSerializer):
+    """A refresh token works only while its user is active staff with the same password.
+
+    Tokens carry a digest of the password hash (simplejwt's CHECK_REVOKE_TOKEN): a password
+    change anywhere (admin, create_staff_from_secrets) revokes every token issued before it,
+    with no token table to keep or clean. simplejwt's own check covers access tokens only.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        token = self.token_class(attrs["refresh"])
+        user_id = token.payload.get(api_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+        if (
+            user is None
+            or not auth.is_active_staff(user)
+            or token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
+        ):
+            raise ApiError(401, "token_revoked", "this token was revoked; log in again")
+        return super().validate(attrs)
 
 
 @extend_schema_view(

@@ -7,6 +7,7 @@ address, shapes its lockout answer, and writes the `auth.login.*` audit events (
 password).
 """
 
+import hmac
 import ipaddress
 from functools import cache
 
@@ -28,8 +29,14 @@ from core.errors import error_body, error_response
 
 log = structlog.get_logger(__name__)
 
+
+def is_active_staff(user) -> bool:
+    """Who may use the staff pages and API; simplejwt's USER_AUTHENTICATION_RULE too."""
+    return user is not None and user.is_active and user.is_staff
+
+
 # The staff pages; anyone else is sent to the login page.
-staff_page = user_passes_test(lambda user: user.is_active and user.is_staff)
+staff_page = user_passes_test(is_active_staff)
 
 
 async def astaff_only(request: HttpRequest) -> JsonResponse | None:
@@ -82,14 +89,18 @@ def _is_ip(value: str) -> bool:
 
 
 def _is_trusted_proxy(address: str) -> bool:
+    return _in_networks(address, settings.TRUSTED_PROXIES)
+
+
+def _in_networks(address: str, entries: list[str]) -> bool:
     if not _is_ip(address):
         return False
     ip = ipaddress.ip_address(address)
-    return any(ip in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXIES)))
+    return any(ip in network for network in _networks(tuple(entries)))
 
 
 @cache
-def _trusted_networks(
+def _networks(
     entries: tuple[str, ...],
 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(entry, strict=False) for entry in entries]
@@ -97,19 +108,48 @@ def _trusted_networks(
 
 @register(Tags.security)
 def check_trusted_proxies(app_configs, **kwargs) -> list[Error]:
+    return _network_errors("TRUSTED_PROXIES", "core.E101") + _network_errors(
+        "METRICS_ALLOWED_NETWORKS", "core.E102"
+    )
+
+
+def _network_errors(setting: str, error_id: str) -> list[Error]:
     errors = []
-    for entry in settings.TRUSTED_PROXIES:
+    for entry in getattr(settings, setting):
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             errors.append(
                 Error(
-                    f"TRUSTED_PROXIES has {entry!r}, which is not an IP address or network.",
+                    f"{setting} has {entry!r}, which is not an IP address or network.",
                     hint="Use addresses such as 10.0.0.5 or networks such as 172.16.0.0/12.",
-                    id="core.E101",
+                    id=error_id,
                 )
             )
     return errors
+
+
+def metrics_refusal(request: HttpRequest) -> JsonResponse | None:
+    """None when the scrape may read /metrics, else the 401 to answer.
+
+    Allowed: the METRICS_TOKEN as a bearer token, or a request made straight from
+    METRICS_ALLOWED_NETWORKS. A request relayed by a proxy (it carries X-Forwarded-For) does not
+    count as local, so a reverse proxy on the same host does not publish /metrics.
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        token, given = settings.METRICS_TOKEN.encode(), header.removeprefix("Bearer ").encode()
+        if token and header.startswith("Bearer ") and hmac.compare_digest(given.strip(), token):
+            return None
+        return _metrics_401("invalid_token", "wrong metrics token")
+    direct = "X-Forwarded-For" not in request.headers and "Forwarded" not in request.headers
+    if direct and _in_networks(client_ip(request), settings.METRICS_ALLOWED_NETWORKS):
+        return None
+    return _metrics_401("not_authenticated", "send Authorization: Bearer METRICS_TOKEN")
+
+
+def _metrics_401(reason: str, detail: str) -> JsonResponse:
+    return error_response(401, reason, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def lockout_seconds() -> int:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entry point.
-#   web  (default)  migrate, create staff users, reset the metrics folder, start uvicorn
+#   web  (default)  migrate, create staff users, reset the metrics folder, `manage.py serve`
 #   cron            run `manage.py cleanup_media` every CLEANUP_INTERVAL_SECONDS (900)
 #   anything else   run it as given, e.g. `docker compose run --rm app python manage.py shell`
 set -eu
@@ -20,8 +20,8 @@ web)
     oneshot bootstrap
     # Before the workers start: /metrics sums every file in the folder.
     python manage.py reset_metrics
-    exec uvicorn photochanger.asgi:application \
-        --host 0.0.0.0 --port "${PORT:-8000}" --workers "${WORKERS:-2}"
+    # uvicorn with the limits in settings (HOST, PORT, WORKERS, SERVER_*); system checks first.
+    exec python manage.py serve
     ;;
 cron)
     interval="${CLEANUP_INTERVAL_SECONDS:-900}"

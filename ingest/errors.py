@@ -26,6 +26,7 @@ STATUS_FOR_REASON = {
     "safety_blocked": 502,
     "bad_response": 502,
     "timeout": 504,
+    "database_unavailable": 503,
     "internal_error": 500,
 }
 

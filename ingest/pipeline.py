@@ -6,6 +6,7 @@ happens: validation errors, provider faults, the window running out, or the clie
 """
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.utils import timezone
 from core import metrics
 from core.cpu import run_cpu
 from core.db import release_db_connections
+from core.errors import failure_for
 from core.runtime import RuntimeSettings
 from ingest.calls import template_images
 from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
@@ -139,18 +141,19 @@ async def _run_to_terminal_state(
     except asyncio.CancelledError:  # only at shutdown: the loop is cancelling every task
         await asyncio.shield(_fail(context))
         raise
-    except Exception:
-        log.exception("ingest.internal_error", job_id=str(job.job_id))
-        await asyncio.shield(_fail(context))
-        raise IngestError("internal_error", "unexpected error", job_id=job.job_id) from None
+    except Exception as error:
+        failure = failure_for(error)
+        reason = failure.failure_reason
+        log.exception("ingest.failed", job_id=str(job.job_id), failure_reason=reason)
+        # With the database gone the job cannot be ended here: reconciliation ends it later.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_fail(context, reason))
+        raise IngestError(reason, failure.detail, job_id=job.job_id) from None
 
 
-async def _fail(context: _JobContext) -> None:
+async def _fail(context: _JobContext, reason: str = "internal_error") -> None:
     await afinish_job(
-        context.job,
-        JobHistory.Status.FAILED,
-        failure_reason="internal_error",
-        record=context.record(),
+        context.job, JobHistory.Status.FAILED, failure_reason=reason, record=context.record()
     )
 
 

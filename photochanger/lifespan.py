@@ -5,6 +5,7 @@ import contextlib
 
 import structlog
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.urls import get_resolver
 
 from core import metrics
@@ -27,6 +28,7 @@ async def on_startup() -> None:
     get_resolver().url_patterns  # noqa: B018
     await asyncio.to_thread(faces.warm_up)
     _background.append(asyncio.create_task(watch_event_loop()))
+    _background.append(asyncio.create_task(reconcile_periodically()))
 
 
 async def on_shutdown() -> None:
@@ -34,8 +36,28 @@ async def on_shutdown() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    _background.clear()
     await close_client()
     metrics.mark_worker_exited()
+
+
+async def reconcile_periodically() -> None:
+    """End jobs whose worker died, without waiting for someone to read them.
+
+    A SIGKILLed worker or a connection lost mid-job leaves its job `processing`, holding its
+    concurrency seats; every worker sweeps for such jobs, so they end within
+    RECONCILE_INTERVAL_SECONDS of becoming overdue. The sweep is one indexed query and runs in
+    a thread, off the event loop.
+    """
+    while True:
+        await asyncio.sleep(settings.RECONCILE_INTERVAL_SECONDS)
+        try:
+            closed = await sync_to_async(_reconcile, thread_sensitive=False)()
+        except Exception as error:  # the database may be away: try again next time
+            log.warning("reconcile.failed", error=type(error).__name__)
+            continue
+        if closed:
+            log.info("reconcile.overdue_jobs", overdue_jobs=closed)
 
 
 def _reconcile() -> int:

@@ -41,6 +41,13 @@ BUMP_HINT = (
 ASGI_FAILURES = {"payload_too_large": 413, "request_timeout": 408}
 # Ingest checks the staff test run skips: it takes no password and no `hash`.
 INGEST_ONLY = {"invalid_password", "hash_mismatch"}
+# Answers any route may give before (or instead of) its view: control characters in the path or
+# query and an oversized request head (core.asgi), a database that went away (core.errors).
+SITE_FAILURES = {
+    400: ("bad_request", "control characters in the path or query (answered before Django)"),
+    431: ("request_header_fields_too_large", "the request head is over the server's limit"),
+    503: ("database_unavailable", "the database is unreachable; retry after `Retry-After`"),
+}
 # The test run's own refusals (core.auth.astaff_only).
 STAFF_FAILURES = {"not_authenticated": 401, "forbidden": 403, "csrf_failed": 403}
 
@@ -68,6 +75,9 @@ def add_plain_routes(result: dict, generator, request, public: bool) -> dict:
             if "x-failure-reasons" in operation:
                 _add_failures(operation, operation.pop("x-failure-reasons"), components)
     paths["/ingest/{slot_id}"] = _short_alias(paths["/api/ingest/{slot_id}"])
+    for item in paths.values():
+        for operation in item.values():
+            _add_site_failures(operation)
     _name_the_slots(paths, components)
     result["paths"] = dict(sorted(paths.items()))
     result["info"]["version"] = recorded_version()["version"]
@@ -88,6 +98,21 @@ def _add_failures(operation: dict, kind: str, components: dict) -> None:
             "headers": _failure_headers(status),
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
         }
+
+
+def _add_site_failures(operation: dict) -> None:
+    """Site-wide failures an operation does not document yet, each as the shared error body."""
+    for status, (reason, why) in SITE_FAILURES.items():
+        if str(status) in operation["responses"]:
+            continue
+        body = {"$ref": "#/components/schemas/FailureBody"}
+        answer = {
+            "description": f"`{reason}`: {why}",
+            "content": {"application/json": {"schema": body}},
+        }
+        if status == 503:
+            answer["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+        operation["responses"][str(status)] = answer
 
 
 def _failure_headers(status: int) -> dict:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_prometheus",
     "servestatic",
+    "csp",
     # Before core: its login-failure log reads the lockout flag axes sets.
     "axes",
     "core",
@@ -67,6 +68,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Outside everything that can answer an error, so machine paths always get JSON; inside the
+    # two above, so a rewritten answer still gets their headers.
+    "photochanger.errors.JsonErrorResponseMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +89,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+CSRF_FAILURE_VIEW = "photochanger.errors.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -109,6 +115,9 @@ TEMPLATES = [
 # The zero-set-up default keeps its SQLite file (and media) under var/, outside the source.
 (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var/db.sqlite3'}")}
+# A connection killed by a database restart or fail-over is found out and replaced when it is
+# taken (with the pool: psycopg's check_connection), instead of failing the request that got it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE makes writers queue instead of failing with "database is locked" mid-transaction;
     # WAL lets readers (gallery, job status) run while an ingest writes.
@@ -180,6 +189,40 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
+# Content-Security-Policy on every answer: scripts and styles only from our own static files (the
+# templates carry no inline script, style or event handler); previews are blob: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Serving (`python manage.py serve`: uvicorn with these limits) --------------------------
+HOST = env.str("HOST", default="0.0.0.0")  # noqa: S104 (booths on the LAN post here)
+PORT = env.int("PORT", default=8000)
+WORKERS = env.int("WORKERS", default=1)
+# The request line and headers together; a bigger head is refused with a JSON 431 (h11 stops it
+# reading on, core.asgi draws the exact line).
+SERVER_MAX_HEADER_BYTES = env.int("SERVER_MAX_HEADER_BYTES", default=64 * 1024)
+# An idle keep-alive connection is closed after this long.
+SERVER_KEEPALIVE_SECONDS = env.int("SERVER_KEEPALIVE_SECONDS", default=5)
+# Connections and requests one worker serves at once; past it uvicorn answers 503 at once.
+SERVER_LIMIT_CONCURRENCY = env.int("SERVER_LIMIT_CONCURRENCY", default=1000)
+# Connections the kernel queues for a worker that has not accepted them yet.
+SERVER_BACKLOG = env.int("SERVER_BACKLOG", default=2048)
+# On SIGTERM, requests in flight get this long to finish: the longest window (60 s) and a margin,
+# inside docker compose's stop_grace_period of 75 s.
+SERVER_GRACEFUL_SHUTDOWN_SECONDS = env.int("SERVER_GRACEFUL_SHUTDOWN_SECONDS", default=65)
+
 # --- PhotoChanger ---------------------------------------------------------------------------
 # Defaults of the runtime settings that staff can change in the database (core.runtime).
 RESULT_TTL_HOURS = env.int("RESULT_TTL_HOURS", default=72)
@@ -195,6 +238,8 @@ UPLOAD_READ_TIMEOUT_SECONDS = env.float("UPLOAD_READ_TIMEOUT_SECONDS", default=6
 IMAGE_WORKERS = env.int("IMAGE_WORKERS", default=2)
 # An event-loop stall longer than this is logged as `event_loop.blocked`.
 LOOP_LAG_WARN_MS = env.float("LOOP_LAG_WARN_MS", default=50)
+# Every worker ends jobs left `processing` past their deadline (their worker died) this often.
+RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=20)
 
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 PUBLIC_MEDIA_BASE_URL = env.str("PUBLIC_MEDIA_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
@@ -218,6 +263,9 @@ FALLBACK_MIN_ATTEMPT_SECONDS = env.float("FALLBACK_MIN_ATTEMPT_SECONDS", default
 # Kept at the end of the window for a slot that answers with the original photo when every
 # provider failed: rendering it into the print takes about a second for a 24 MP photo.
 LAST_RESORT_SECONDS = env.float("LAST_RESORT_SECONDS", default=2)
+# Result links a provider answers are downloaded only from its own API host (TURBOTEXT_BASE_URL)
+# or from these host names, and only when they resolve to public addresses.
+PROVIDER_RESULT_HOSTS = env.list("PROVIDER_RESULT_HOSTS", default=[])
 # The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
 # the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
 # for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.
@@ -233,6 +281,10 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=30),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "SIGNING_KEY": JWT_SIGNING_KEY,
+    # Tokens carry a digest of the password hash: changing the password revokes them all.
+    "CHECK_REVOKE_TOKEN": True,
+    "USER_AUTHENTICATION_RULE": "core.auth.is_active_staff",
+    "TOKEN_REFRESH_SERIALIZER": "core.api.StaffTokenRefreshSerializer",
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -242,6 +294,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -263,10 +320,17 @@ AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# The `auth.login.success` log line is the access log. Axes' own would store a row per login and
+# create a database session for every JWT login of a script, which nothing ever uses.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# /metrics answers a request with `Authorization: Bearer METRICS_TOKEN`, or one made straight
+# from these networks (not through a proxy); nobody else.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1"])
 # Staff accounts (password hashes) for `manage.py create_staff_from_secrets`; never committed.
 RUNTIME_CREDENTIALS_FILE = env.path(
     "RUNTIME_CREDENTIALS_FILE", default=BASE_DIR / "secrets/runtime_credentials.json"

@@ -5,6 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from core.auth import metrics_refusal
 from core.metrics import render_metrics
 from media.metrics import StoredMediaCollector
 from photochanger.health import check_health
@@ -28,6 +29,9 @@ async def liveness(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    refusal = metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     # Sync: the scrape reads the database for the stored-media figures.
     body = render_metrics(StoredMediaCollector())
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -11,7 +11,11 @@ timeouts in a row retire the client and the next request gets a fresh one.
 """
 
 import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 import structlog
@@ -22,6 +26,10 @@ from providers.base import BAD_RESPONSE, NETWORK, ProviderError
 log = structlog.get_logger(__name__)
 
 POOL_TIMEOUTS_BEFORE_REBUILD = 3
+# Redirects followed when fetching a link a provider handed over, each one checked again.
+MAX_REDIRECTS = 3
+_REDIRECTS = {301, 302, 303, 307, 308}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -156,3 +164,71 @@ async def send(
 async def close_client() -> None:
     """Close the shared client; the ASGI lifespan calls it at shutdown."""
     await _shared.aclose()
+
+
+async def fetch_link(
+    url: str,
+    *,
+    trusted_origin: str,
+    public_hosts: Iterable[str],
+    max_bytes: int,
+    timeouts: httpx.Timeout,
+) -> Reply:
+    """GET a link a provider's answer pointed to (a result image), redirects re-checked per hop.
+
+    A link may lead only to `trusted_origin` (the provider's configured API host) or to a host
+    named in `public_hosts` that resolves to public addresses alone: a hostile or forged answer
+    must not make the server fetch its own /metrics, its network or a cloud metadata address.
+    Known limit: a listed host's name is resolved again by the client, so its DNS is trusted.
+    """
+    for _ in range(MAX_REDIRECTS + 1):
+        await _check_link(url, trusted_origin, {host.lower() for host in public_hosts})
+        reply = await send("GET", url, max_bytes=max_bytes, timeouts=timeouts)
+        location = reply.headers.get("Location", "")
+        if reply.status_code not in _REDIRECTS or not location:
+            return reply
+        url = urljoin(url, location)
+    raise ProviderError(BAD_RESPONSE, f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _check_link(url: str, trusted_origin: str, public_hosts: set[str]) -> None:
+    link = urlsplit(url)
+    if link.scheme not in _DEFAULT_PORTS or not link.hostname:
+        raise ProviderError(BAD_RESPONSE, "the link is not an http(s) URL")
+    if _origin(link) == _origin(urlsplit(trusted_origin)):
+        return
+    if link.hostname.lower() not in public_hosts:
+        raise ProviderError(BAD_RESPONSE, f"the link points to a host not allowed: {link.hostname}")
+    addresses = await _resolve(link.hostname, _origin(link)[2])
+    if not addresses or not all(_is_public(address) for address in addresses):
+        raise ProviderError(BAD_RESPONSE, f"{link.hostname} resolves to a non-public address")
+
+
+def _origin(link: SplitResult) -> tuple[str, str, int | None]:
+    try:
+        port = link.port or _DEFAULT_PORTS.get(link.scheme)
+    except ValueError:  # a port that is not a number
+        port = None
+    return link.scheme, (link.hostname or "").lower(), port
+
+
+async def _resolve(host: str, port: int | None) -> list[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ProviderError(NETWORK, f"cannot resolve {host}") from error
+    return [info[4][0] for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # IPv6 scope ids: fe80::1%eth0
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )

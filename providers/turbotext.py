@@ -219,10 +219,11 @@ def _result_url(answer: dict[str, Any]) -> str:
 
 
 async def _download(job: ProviderJob, url: str) -> ProviderResult:
-    reply = await http.send(
-        "GET",
+    # Only from Turbotext's own host or PROVIDER_RESULT_HOSTS: the link comes from an answer.
+    reply = await http.fetch_link(
         url,
-        follow_redirects=True,
+        trusted_origin=settings.TURBOTEXT_BASE_URL,
+        public_hosts=settings.PROVIDER_RESULT_HOSTS,
         timeouts=http.timeout_within(job.remaining_seconds()),
         max_bytes=MAX_RESULT_BYTES,
     )

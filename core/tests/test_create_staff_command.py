@@ -69,6 +69,24 @@ def test_a_missing_or_malformed_file_is_a_clear_error(credentials, tmp_path):
         run(bad)
 
 
+def test_without_file_it_reads_the_runtime_credentials_file_setting(credentials, settings):
+    settings.RUNTIME_CREDENTIALS_FILE = credentials(
+        {"username": "igor", "password_hash": make_password("igor-pass-1")}
+    )
+    out = StringIO()
+
+    call_command("create_staff_from_secrets", stdout=out)
+
+    assert out.getvalue().strip() == "created staff user igor"
+
+
+def test_without_file_a_missing_default_file_names_it(settings, tmp_path):
+    settings.RUNTIME_CREDENTIALS_FILE = str(tmp_path / "absent.json")
+
+    with pytest.raises(CommandError, match=r"absent\.json does not exist"):
+        call_command("create_staff_from_secrets")
+
+
 def test_the_committed_example_has_the_expected_shape(settings):
     example = settings.BASE_DIR / "secrets/runtime_credentials.example.json"
     usernames = [entry["username"] for entry in json.loads(example.read_text())["staff"]]

@@ -54,10 +54,19 @@ def _database_url(tmp_path: Path) -> tuple[str, str | None]:
 
 @contextlib.contextmanager
 def running_server(
-    tmp_path: Path, *, setup: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    setup: str,
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[dict]:
-    """Yield {"base", "port", "database_url", "pg_name"} of a server set up by `setup` code."""
-    database_url, pg_name = _database_url(tmp_path)
+    """Yield {"base", "port", "database_url", "pg_name", "process"} of a server set up by `setup`.
+
+    It starts the way a deployment does, with `manage.py serve`. Given a `database_url`, it
+    joins that database (another server's) and leaves dropping it to its owner.
+    """
+    owned = database_url is None
+    database_url, pg_name = _database_url(tmp_path) if owned else (database_url, None)
     port = _free_port()
     env = {
         **os.environ,
@@ -67,14 +76,20 @@ def running_server(
         "MEDIA_ROOT": str(tmp_path / "media"),
         "INGEST_PASSWORD": PASSWORD,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "WORKERS": "1",
+        # Requests left hanging by a test must not hold the server's exit for a minute.
+        "SERVER_GRACEFUL_SHUTDOWN_SECONDS": "5",
         **(env or {}),
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
-        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
-    with (tmp_path / "server.log").open("wb") as log:  # kept for reading when a test fails
+    if owned:
+        for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
+            subprocess.run(
+                [*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True
+            )
+    with (tmp_path / f"server-{port}.log").open("wb") as log:  # read it when a test fails
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "photochanger.asgi:application", "--port", str(port)],
+            [*manage, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=BASE_DIR,
             stdout=log,
@@ -83,10 +98,16 @@ def running_server(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)
-        yield {"base": base, "port": port, "database_url": database_url, "pg_name": pg_name}
+        yield {
+            "base": base,
+            "port": port,
+            "database_url": database_url,
+            "pg_name": pg_name,
+            "process": process,
+        }
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
         if pg_name:
             admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
             with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -94,9 +115,9 @@ def running_server(
 
 
 def _wait_until_up(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # system checks and imports, on a loaded machine
     while time.monotonic() < deadline:
-        assert process.poll() is None, "uvicorn exited"
+        assert process.poll() is None, "the server exited"
         try:
             httpx.get(f"{base}/api/jobs/{uuid.uuid4()}", timeout=1)
             return

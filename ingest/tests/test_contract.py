@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from PIL import Image
 
@@ -122,6 +123,14 @@ def _internal_error(client, fake_provider):
     return post(client, shot_form(jpeg_bytes()))
 
 
+def _database_unavailable(client, fake_provider):
+    async def connection_lost(job):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    fake_provider.behaviour = connection_lost
+    return post(client, shot_form(jpeg_bytes()))
+
+
 def _bad_response(client, fake_provider):
     async def garbage(job):
         return ProviderResult(b"<html>oops</html>", "image/png")
@@ -151,6 +160,7 @@ SCENARIOS = {
     "bad_response": _bad_response,
     "timeout": _timeout,
     "internal_error": _internal_error,
+    "database_unavailable": _database_unavailable,
 }
 # Answered by the ASGI body limit before Django: tested below with the real ASGI application.
 ASGI_ONLY = {"request_timeout"}

@@ -58,6 +58,7 @@ def chromium(base_url: str) -> Iterator[WebDriver]:
         options.add_argument(flag)
     with tempfile.TemporaryDirectory(prefix="pc-chromium-") as profile:
         options.add_argument(f"--user-data-dir={profile}")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land there
         driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         driver.base_url = base_url
         try:

@@ -185,3 +185,13 @@ def test_staff_runs_a_test_photo_and_sees_the_result(browser, tmp_path):
     assert link.endswith(f"/public/results/{job.job_id}")
     browser.execute_script("window.scrollTo(0, 240)")
     screenshot(browser, "slot-test-run")
+
+
+def test_the_staff_pages_break_no_rule_of_the_content_security_policy(browser):
+    log_in(browser)
+    for path in ("/", "/slots/slot-001/", "/settings/", "/stats/", "/admin/", "/api/docs/"):
+        browser.get(browser.base_url + path)
+        wait(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+
+    messages = [entry["message"] for entry in browser.get_log("browser")]
+    assert not [m for m in messages if "Content Security Policy" in m], messages

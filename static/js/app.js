@@ -30,6 +30,7 @@
     csrf_failed: t("Страница устарела: обновите её."),
     throttled: t("Слишком много попыток, подождите."),
     internal_error: t("Внутренняя ошибка сервера."),
+    database_unavailable: t("База данных недоступна, повторите через несколько секунд."),
   };
 
   function csrfToken() {
@@ -189,7 +190,18 @@
 
   // Runs at once (the script sits at the end of <body>), so the collapsed header is the first paint.
   bindMenu();
-  document.addEventListener("DOMContentLoaded", () => bindCopyButtons(document));
+  // Forms the page scripts send themselves: Enter in a field must not post them as a page.
+  // (An event listener, not an onsubmit attribute: the Content-Security-Policy forbids those.)
+  function holdSubmits(root) {
+    root.querySelectorAll("form[data-no-submit]").forEach((form) => {
+      form.addEventListener("submit", (event) => event.preventDefault());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    bindCopyButtons(document);
+    holdSubmits(document);
+  });
 
   window.PC = { api, request, ApiError, describe, toast, pulse, confirmAction, busy, formatTime, showFieldErrors, t, fmt };
 })();

@@ -8,7 +8,8 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from core.runtime import load_runtime_settings
 from ingest.passwords import set_ingest_password
@@ -35,6 +36,12 @@ class Command(BaseCommand):
         if load_runtime_settings().ingest_password_hash:
             return
         password = settings.INGEST_PASSWORD or secrets.token_urlsafe(9)
-        set_ingest_password(raw=password)
+        try:
+            set_ingest_password(raw=password)
+        except ValidationError as error:
+            raise CommandError(
+                f"INGEST_PASSWORD is not usable: {'; '.join(error.messages)}. Set a longer one "
+                "in .env, or leave it empty to get one generated."
+            ) from error
         shown = password if not settings.INGEST_PASSWORD else "(from INGEST_PASSWORD)"
         self.stdout.write(f"Set the ingest password (DSLR Remote Pro 'password' field): {shown}")

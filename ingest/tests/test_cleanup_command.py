@@ -7,6 +7,8 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
+from ingest.models import ConcurrencyLease, JobHistory
+from ingest.tests.factories import JobFactory
 from media.models import MediaObject
 from media.tests.factories import MediaObjectFactory
 
@@ -47,3 +49,24 @@ def test_command_dry_run_for_one_slot_deletes_nothing():
 def test_command_sweeps_orphans_only_when_asked():
     assert "orphaned" not in run()
     assert "orphaned: deleted 0 files" in run("--orphans")
+
+
+def test_command_ends_jobs_whose_worker_died_and_frees_their_seats():
+    job = JobFactory(deadline_at=timezone.now() - timedelta(minutes=2))
+    ConcurrencyLease.objects.claim(
+        scope="slot:slot-001",
+        limit=1,
+        job_id=job.job_id,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+
+    assert run().splitlines()[0] == "overdue jobs: ended 1"
+    assert JobHistory.objects.get(pk=job.pk).status == JobHistory.Status.FAILED
+    assert not ConcurrencyLease.objects.filter(job_id=job.job_id).exists()
+
+
+def test_command_dry_run_leaves_overdue_jobs_alone():
+    job = JobFactory(deadline_at=timezone.now() - timedelta(minutes=2))
+
+    assert "overdue" not in run("--dry-run")
+    assert JobHistory.objects.get(pk=job.pk).status == JobHistory.Status.PROCESSING

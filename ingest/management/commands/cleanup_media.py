@@ -1,12 +1,20 @@
+"""The cron job (every 15 minutes): end jobs whose worker died, then delete expired files.
+
+It lives in ingest, above media, because it does both: ending an overdue job frees its
+concurrency seats and deletes its files, which media alone knows nothing about.
+"""
+
 from django.core.management.base import BaseCommand
 
+from ingest.jobs import reconcile_overdue_jobs
 from media.cleanup import cleanup_media, sweep_orphan_folders
 
 
 class Command(BaseCommand):
     help = (
         "Delete expired result, preview, provider-input and test-upload files and mark their "
-        "rows cleaned (cron: every 15 minutes). Templates are never touched."
+        "rows cleaned (cron: every 15 minutes). Templates are never touched. Jobs left "
+        "processing past their deadline are ended first."
     )
 
     def add_arguments(self, parser):
@@ -19,6 +27,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run, slot, orphans, **options):
+        if not dry_run:
+            ended = reconcile_overdue_jobs()
+            if ended:
+                self.stdout.write(f"overdue jobs: ended {ended}")
         self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
         if orphans:
             self._print("orphaned", sweep_orphan_folders(dry_run=dry_run))
