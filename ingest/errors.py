@@ -25,6 +25,8 @@ STATUS_FOR_REASON = {
     "safety_blocked": 502,
     "bad_response": 502,
     "timeout": 504,
+    # The media storage (disk or bucket) could not write or read the job's files.
+    "storage_unavailable": 503,
     "internal_error": 500,
 }
 

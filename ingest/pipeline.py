@@ -23,7 +23,7 @@ from ingest.jobs import IngestResult, afinish_job, find_earlier_job, follow, sta
 from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
-from media.services import delete_stored_files, write_result_files
+from media.services import StorageUnavailable, delete_stored_files, write_result_files
 from providers.base import BAD_RESPONSE, ImageInput, ProviderJob
 from slots.models import Slot
 
@@ -118,6 +118,10 @@ async def _run_to_terminal_state(
         )
         await asyncio.shield(afinish_job(job, status, failure_reason=error.reason))
         raise
+    except StorageUnavailable:  # the provider's answer, if any, is discarded: it cannot be kept
+        await asyncio.shield(_fail(job, "storage_unavailable"))
+        detail = "the media storage is unavailable"
+        raise IngestError("storage_unavailable", detail, job_id=job.job_id) from None
     except asyncio.CancelledError:  # only at shutdown: the loop is cancelling every task
         await asyncio.shield(_fail(job))
         raise
@@ -127,8 +131,8 @@ async def _run_to_terminal_state(
         raise IngestError("internal_error", "unexpected error", job_id=job.job_id) from None
 
 
-async def _fail(job: JobHistory) -> None:
-    await afinish_job(job, JobHistory.Status.FAILED, failure_reason="internal_error")
+async def _fail(job: JobHistory, reason: str = "internal_error") -> None:
+    await afinish_job(job, JobHistory.Status.FAILED, failure_reason=reason)
 
 
 async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> IngestResult:

@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from media.cleanup import cleanup_media, sweep_orphan_folders
+from media.cleanup import cleanup_media, sweep_orphans
+from media.services import StorageUnavailable
 
 
 class Command(BaseCommand):
@@ -15,13 +16,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--orphans",
             action="store_true",
-            help="also sweep result folders no media row references (walks the whole tree)",
+            help="also delete stored files no media row names (lists the whole storage)",
         )
 
     def handle(self, *args, dry_run, slot, orphans, **options):
-        self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
-        if orphans:
-            self._print("orphaned", sweep_orphan_folders(dry_run=dry_run))
+        try:
+            self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
+            if orphans:
+                self._print("orphaned", sweep_orphans(dry_run=dry_run))
+        except StorageUnavailable as error:
+            # Rows whose files could not be deleted stay live: the next run retries them.
+            raise CommandError(f"the media storage is unavailable ({error})") from error
 
     def _print(self, what, report):
         verb = "would delete" if report.dry_run else "deleted"
