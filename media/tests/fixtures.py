@@ -7,6 +7,7 @@
 import pytest
 from moto.server import ThreadedMotoServer
 
+from media.tests.disks import small_tmpfs
 from media.tests.s3 import StorageUnderTest, new_bucket
 
 
@@ -36,3 +37,16 @@ def s3_storage(settings, s3_endpoint) -> StorageUnderTest:
     under_test = StorageUnderTest("s3", settings.MEDIA_ROOT, s3_endpoint, new_bucket(s3_endpoint))
     settings.STORAGES = {**settings.STORAGES, "default": under_test.setting}
     return under_test
+
+
+@pytest.fixture
+def full_disk(settings, tmp_path):
+    """MEDIA_ROOT on a 64 KiB tmpfs; where mounting is refused, a storage that fails the same
+    way (ENOSPC half-way through a write). Yields the media root."""
+    root = tmp_path / "small-disk"
+    with small_tmpfs(root) as mounted:
+        settings.MEDIA_ROOT = root
+        if not mounted:
+            backend = {"BACKEND": "media.tests.disks.DiskFullMidWrite"}
+            settings.STORAGES = {**settings.STORAGES, "default": backend}
+        yield root

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 @functools.cache  # building a client parses boto's service descriptions: once per endpoint
-def client(endpoint: str):
+def s3_client(endpoint: str):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -44,7 +44,7 @@ def client(endpoint: str):
 
 def new_bucket(endpoint: str) -> str:
     name = f"test-{uuid.uuid4().hex[:16]}"
-    client(endpoint).create_bucket(Bucket=name)
+    s3_client(endpoint).create_bucket(Bucket=name)
     return name
 
 
@@ -93,7 +93,9 @@ class StorageUnderTest:
                 for p in Path(self.media_root).rglob("*")
                 if p.is_file()
             )
-        pages = client(self.endpoint).get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        pages = (
+            s3_client(self.endpoint).get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        )
         return sorted(entry["Key"] for page in pages for entry in page.get("Contents", ()))
 
 
@@ -114,7 +116,7 @@ class MotoProcess:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the S3 server exited"
             try:
-                client(self.endpoint).list_buckets()
+                s3_client(self.endpoint).list_buckets()
                 return
             except Exception:  # not listening yet
                 time.sleep(0.1)

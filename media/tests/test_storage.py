@@ -1,7 +1,6 @@
 import errno
 import os
 import stat
-import subprocess
 
 import pytest
 from django.core.files.base import ContentFile
@@ -9,7 +8,7 @@ from django.core.files.storage import default_storage
 
 from media import services
 from media.services import StorageUnavailable, read_file, write_file
-from media.storage import LocalMediaStorage
+from media.tests.disks import ROOM_BYTES, DiskFullMidWrite
 
 
 def local_files(root) -> list[str]:
@@ -41,51 +40,25 @@ def test_a_name_already_taken_gets_a_new_one():
     assert (read_file(first), read_file(second)) == (b"1", b"2")
 
 
-class DiskFullMidWrite(LocalMediaStorage):
-    """A disk with room for 1 KiB more: a bigger write fails half-way with ENOSPC."""
-
-    def _write_chunks(self, handle, content):
-        data = content.read()
-        handle.write(data[:1024])
-        handle.flush()
-        if len(data) > 1024:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-
 def test_a_write_that_fails_half_way_leaves_nothing_behind(settings):
     storage = DiskFullMidWrite(location=settings.MEDIA_ROOT)
     storage.save("results/slot-001/job/old.jpg", ContentFile(b"x" * 1000))  # still fits
 
     with pytest.raises(OSError, match="No space left"):
-        storage.save("results/slot-001/job/payload.jpg", ContentFile(b"x" * 4096))
+        storage.save("results/slot-001/job/payload.jpg", ContentFile(b"x" * (ROOM_BYTES + 1)))
 
     assert local_files(settings.MEDIA_ROOT) == ["results/slot-001/job/old.jpg"]
 
 
-@pytest.fixture
-def tiny_disk(tmp_path, settings):
-    """MEDIA_ROOT on a 64 KiB tmpfs (the tests run as root); skipped where mounting is refused."""
-    root = tmp_path / "tiny"
-    root.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(root)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    settings.MEDIA_ROOT = root
-    yield root
-    subprocess.run(["umount", str(root)], check=True)
-
-
-def test_a_full_disk_fails_the_write_cleanly_and_keeps_what_was_stored(tiny_disk):
+def test_a_full_disk_fails_the_write_cleanly_and_keeps_what_was_stored(full_disk):
     kept = write_file("templates/slot-001/kept.png", "template", b"k" * 1000, "image/png")
-    big = os.urandom(200 * 1024)  # three times the whole disk
+    big = os.urandom(3 * ROOM_BYTES)  # three times the room left
 
     with pytest.raises(StorageUnavailable) as raised:
         write_file("results/slot-001/job/payload.jpg", "result", big, "image/jpeg")
 
     assert raised.value.__cause__.errno == errno.ENOSPC
-    assert local_files(tiny_disk) == [kept.path]
+    assert local_files(full_disk) == [kept.path]
     assert read_file(kept.path) == b"k" * 1000
 
 
