@@ -54,10 +54,22 @@ def _database_url(tmp_path: Path) -> tuple[str, str | None]:
 
 @contextlib.contextmanager
 def running_server(
-    tmp_path: Path, *, setup: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    setup: str,
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[dict]:
-    """Yield {"base", "port", "database_url", "pg_name"} of a server set up by `setup` code."""
-    database_url, pg_name = _database_url(tmp_path)
+    """Yield {"base", "port", "database_url", "pg_name", "env"} of a server set up by `setup`.
+
+    The server gets a database of its own, or joins `database_url` (another server's) when
+    given: two servers on one database and one bucket are one system on two machines.
+    """
+    joined = database_url is not None
+    if database_url is None:
+        database_url, pg_name = _database_url(tmp_path)
+    else:
+        pg_name = database_url.rsplit("/", 1)[1] if database_url.startswith("postgres") else None
     port = _free_port()
     env = {
         **os.environ,
@@ -65,6 +77,8 @@ def running_server(
         "SECRET_KEY": "e2e-" + "x" * 50,
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(tmp_path / "media"),
+        # A machine of its own: nothing shared with another server but what is configured.
+        "HEALTH_CACHE_DIR": str(tmp_path / "health-cache"),
         "INGEST_PASSWORD": PASSWORD,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         **(env or {}),
@@ -83,11 +97,17 @@ def running_server(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)
-        yield {"base": base, "port": port, "database_url": database_url, "pg_name": pg_name}
+        yield {
+            "base": base,
+            "port": port,
+            "database_url": database_url,
+            "pg_name": pg_name,
+            "env": env,
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)
-        if pg_name:
+        if pg_name and not joined:
             admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
@@ -156,3 +176,16 @@ class BoothConnection:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def manage(server: dict, *command: str, env: dict[str, str] | None = None) -> str:
+    """Run a management command as a process of its own on `server`'s database and storage."""
+    done = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *command],
+        env={**server["env"], **(env or {})},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
