@@ -104,6 +104,7 @@ class TemplateMediaView(APIView):
         except StorageUnavailable as error:
             raise ApiError(503, "storage_unavailable", "media storage unavailable") from error
         response = FileResponse(handle, content_type=media.mime)
+        response["Content-Length"] = str(media.size_bytes)  # a bucket's stream has no length
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

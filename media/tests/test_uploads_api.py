@@ -57,7 +57,9 @@ def test_registered_template_is_served_to_staff(storage, staff_api):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\x89PNG")
+    assert response["Content-Length"] == str(len(body))
 
 
 def test_register_appends_after_existing_templates(staff_api):
