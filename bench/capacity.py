@@ -1,8 +1,8 @@
 """Capacity benchmark: how many photo booths one PhotoChanger instance carries.
 
 Run by hand: `.venv/bin/python bench/capacity.py` (about three minutes; prints figures and
-writes its section of bench/RESULTS.md). `--booths`, `--seconds`, `--sizes`, `--storages` make
-longer or narrower runs.
+writes its section of bench/RESULTS.md). `--booths`, `--seconds`, `--sizes`, `--storages` and
+`--repeat` (medians of several runs) make longer or narrower runs.
 
 Starts PhotoChanger under uvicorn (one worker, SQLite) once on the local disk and once on an S3
 bucket of a moto server in its own process on loopback. Slots slot-001 … slot-008 run the
@@ -80,6 +80,7 @@ def booth(base: str, slot_id: str, photo: bytes, until: float, shots: list, lock
 def phase(server, base: str, photo: bytes, booths: int, seconds: float) -> dict:
     shots: list[tuple[int, float, float]] = []
     lock = threading.Lock()
+    baseline_rss = rss_kb(server.pid, "VmRSS")
     reset_peak_rss(server.pid)
     cpu_before, started = cpu_seconds(server.pid), time.monotonic()
     until = started + seconds
@@ -103,6 +104,7 @@ def phase(server, base: str, photo: bytes, booths: int, seconds: float) -> dict:
         "p95": percentile(overheads, 0.95) * 1000,
         "cpu_ms": cpu / len(done) * 1000,
         "rss": rss_kb(server.pid, "VmHWM") / 1024,
+        "rss_per_booth": (rss_kb(server.pid, "VmHWM") - baseline_rss) / 1024 / booths,
         "booths_per_core": cycle / (cpu / len(done)),
         "cycle": cycle,
     }
@@ -138,24 +140,40 @@ def run_storage(storage: str, args, photos: dict[str, bytes]) -> list[dict]:
     return rows
 
 
+def medians(runs: list[list[dict]]) -> list[dict]:
+    """Each row's figures as the median of the repeated runs (shots/s also as its range)."""
+    rows = []
+    for same in zip(*runs, strict=True):
+        row = {
+            key: statistics.median(r[key] for r in same)
+            for key in same[0]
+            if key not in ("storage", "size")
+        }
+        rates = [r["rate"] for r in same]
+        rows.append(same[0] | row | {"rates": rates})
+    return rows
+
+
 def report(rows: list[dict], args) -> None:
     lines = [
-        "| storage | shot | shots done (failed) | shots/s | overhead p50 / p95 ms | "
-        "CPU ms/shot | peak RSS MB | booths per core |",
+        "| storage | shot | shots done (failed) | shots/s (runs) | overhead p50 / p95 ms | "
+        "CPU ms/shot | peak RSS MB (per booth) | booths per core |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        runs = ", ".join(f"{rate:.2f}" for rate in r["rates"])
         lines.append(
-            f"| {r['storage']} | {r['size']} | {r['shots']} ({r['failed']}) | {r['rate']:.2f} | "
-            f"{r['p50']:.0f} / {r['p95']:.0f} | {r['cpu_ms']:.0f} | {r['rss']:.0f} | "
-            f"{r['booths_per_core']:.0f} |"
+            f"| {r['storage']} | {r['size']} | {r['shots']:.0f} ({r['failed']:.0f}) | "
+            f"{r['rate']:.2f} ({runs}) | {r['p50']:.0f} / {r['p95']:.0f} | {r['cpu_ms']:.0f} | "
+            f"{r['rss']:.0f} ({r['rss_per_booth']:.0f}) | {r['booths_per_core']:.0f} |"
         )
     table = "\n".join(lines)
     print(table)
     section = (
         f"{HEADING}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, load "
         f"average {os.getloadavg()[1]:.1f} (other work on the machine); one uvicorn worker, "
-        f"SQLite; {args.booths} booths for {args.seconds:.0f} s per row, each sending its next "
+        f"SQLite; {args.booths} booths for {args.seconds:.0f} s per row, medians of "
+        f"{args.repeat} run(s), each booth sending its next "
         "shot as soon as the last one is answered; provider delay 8–15 s (`local` pass-through, "
         "so the answer is as big as the shot); S3 is a moto server in its own process on "
         "loopback. Overhead is a shot's total time minus its provider delay: upload, checks, "
@@ -172,12 +190,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=25, help="length of each phase (25)")
     parser.add_argument("--sizes", default="1MB,15MB", help="shot sizes: 1MB,15MB")
     parser.add_argument("--storages", default="local,s3", help="local,s3")
+    parser.add_argument("--repeat", type=int, default=1, help="runs whose medians are shown (1)")
     args = parser.parse_args()
     photos = {label: photo_of_size(SIZES[label]) for label in args.sizes.split(",")}
-    rows = [
-        row for storage in args.storages.split(",") for row in run_storage(storage, args, photos)
+    runs = [
+        [row for storage in args.storages.split(",") for row in run_storage(storage, args, photos)]
+        for _ in range(args.repeat)
     ]
-    report(rows, args)
+    report(medians(runs), args)
 
 
 if __name__ == "__main__":

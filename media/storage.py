@@ -70,15 +70,14 @@ class LocalMediaStorage(FileSystemStorage):
 
     def _create_temporary(self, folder: str) -> tuple[int, str]:
         temporary = os.path.join(folder, f".{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
-        for attempt in range(3):
+        # Mode 0o666 less the umask, as FileSystemStorage creates its files.
+        flags, mode = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
+        self._make_folder(folder)
+        try:
+            return os.open(temporary, flags, mode), temporary
+        except FileNotFoundError:  # an orphan sweep removed the empty folder just now
             self._make_folder(folder)
-            try:
-                # Mode 0o666 less the umask, as FileSystemStorage creates its files.
-                return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
-            except FileNotFoundError:  # an orphan sweep removed the empty folder just now
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+            return os.open(temporary, flags, mode), temporary
 
     def _make_folder(self, folder: str) -> None:
         if self.directory_permissions_mode is not None:

@@ -84,7 +84,9 @@ def running_server(
         **(env or {}),
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
+    # A server joining another's database finds it migrated and set up already.
+    commands = [] if joined else [["migrate", "-v0"], ["bootstrap"]]
+    for command in [*commands, *([["shell", "-c", setup]] if setup else [])]:
         subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
     with (tmp_path / "server.log").open("wb") as log:  # kept for reading when a test fails
         process = subprocess.Popen(

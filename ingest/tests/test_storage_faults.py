@@ -1,12 +1,17 @@
 """Ingest when the media storage fails: a full disk, a bucket that stops answering."""
 
+import errno
 import io
 
 import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 from ingest.models import ConcurrencyLease, JobHistory
 from ingest.tests.conftest import jpeg_bytes, shot_form
+from media.cleanup import cleanup_media
+from media.models import MediaObject
 from media.tests.s3 import MotoProcess, StorageUnderTest, new_bucket, s3_client
 from providers.base import ProviderResult
 
@@ -88,3 +93,38 @@ def test_a_bucket_that_goes_away_fails_uploads_with_503_until_it_returns(
         f"results/slot-001/{job_id}/payload.jpg",
         f"results/slot-001/{job_id}/preview.webp",
     ]
+
+
+def refuse(*args, **kwargs):
+    raise OSError(errno.EIO, "Input/output error")
+
+
+@pytest.mark.django_db
+def test_a_replay_the_storage_cannot_read_is_a_503(
+    client, ingest_password, fake_provider, monkeypatch
+):
+    photo = jpeg_bytes(color=(4, 4, 4))
+    first = client.post(URL, shot_form(photo))
+    monkeypatch.setattr(default_storage, "open", refuse)
+
+    again = client.post(URL, shot_form(photo))
+
+    assert again.status_code == 503
+    assert again.json()["failure_reason"] == "storage_unavailable"
+    assert again.json()["job_id"] == first["X-Job-Id"]  # the earlier job, replayed
+    assert fake_provider.calls == 1
+
+
+@pytest.mark.django_db
+def test_an_expired_result_is_410_even_when_its_file_cannot_be_deleted_yet(
+    client, ingest_password, fake_provider, monkeypatch
+):
+    job_id = client.post(URL, shot_form(jpeg_bytes(color=(5, 5, 5))))["X-Job-Id"]
+    MediaObject.objects.filter(job_id=job_id).update(expires_at=timezone.now())
+    monkeypatch.setattr(default_storage, "delete", refuse)
+
+    assert client.get(f"/public/results/{job_id}").status_code == 410
+    # The rows stay live, so the next cleanup run deletes the files.
+    assert MediaObject.objects.live().filter(job_id=job_id).count() == 2
+    monkeypatch.undo()
+    assert cleanup_media().files == 2

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 
 from media import services
 from media.services import StorageUnavailable, read_file, write_file
+from media.storage import LocalMediaStorage
 from media.tests.disks import ROOM_BYTES, DiskFullMidWrite
 
 
@@ -38,6 +39,26 @@ def test_a_name_already_taken_gets_a_new_one():
 
     assert first != second
     assert (read_file(first), read_file(second)) == (b"1", b"2")
+
+
+class FolderSweptAway(LocalMediaStorage):
+    """The orphan sweep removes the new, still empty folder between its creation and use."""
+
+    swept = False
+
+    def _make_folder(self, folder):
+        super()._make_folder(folder)
+        if not self.swept:
+            self.swept = True
+            os.rmdir(folder)
+
+
+def test_a_write_whose_folder_is_swept_away_meanwhile_still_succeeds(settings):
+    storage = FolderSweptAway(location=settings.MEDIA_ROOT)
+
+    path = storage.save("healthz/probe", ContentFile(b"ok"))
+
+    assert storage.swept and read_file(path) == b"ok"
 
 
 def test_a_write_that_fails_half_way_leaves_nothing_behind(settings):
