@@ -3,8 +3,8 @@ from importlib import import_module
 import pytest
 from django.apps import apps as django_apps
 
-# Staff clients and users for every app's tests.
-pytest_plugins = ["core.tests.fixtures"]
+# Staff clients and users, and the storages, for every app's tests.
+pytest_plugins = ["core.tests.fixtures", "media.tests.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -102,8 +102,9 @@ def run_once(total: int, media_root: str, *, trace: bool) -> dict:
     def timed_delete_files(paths):
         nonlocal files_seconds
         started = time.perf_counter()
-        delete_files(paths)
+        gone = delete_files(paths)
         files_seconds += time.perf_counter() - started
+        return gone
 
     media.services.delete_stored_files = timed_delete_files
     if trace:

@@ -25,14 +25,23 @@ web)
     ;;
 cron)
     interval="${CLEANUP_INTERVAL_SECONDS:-900}"
-    echo "cleanup_media every ${interval} s, aligned to the clock"
+    echo "cleanup_media every ${interval} s, aligned to the clock; --orphans once a day"
     # `docker stop` must not wait out a 15-minute sleep: sleep in the background, wait for it.
     trap 'exit 0' TERM INT
+    swept_on=""
     while true; do
         sleep $((interval - $(date +%s) % interval)) &
         wait $!
+        # The orphan sweep lists the whole storage: the first run of each day does it.
+        today="$(date -u +%F)"
+        if [ "$today" != "$swept_on" ]; then
+            sweep="--orphans"
+            swept_on="$today"
+        else
+            sweep=""
+        fi
         # A failed run is logged by the command; the next one retries what is left.
-        oneshot cleanup_media || true
+        oneshot cleanup_media $sweep || true
     done
     ;;
 *)

@@ -27,6 +27,8 @@ STATUS_FOR_REASON = {
     "bad_response": 502,
     "timeout": 504,
     "database_unavailable": 503,
+    # The media storage (disk or bucket) could not write or read the job's files.
+    "storage_unavailable": 503,
     "internal_error": 500,
 }
 

@@ -21,7 +21,13 @@ from core.db import release_db_connections
 from ingest.errors import IngestError
 from ingest.models import ConcurrencyLease, JobHistory
 from media.models import MediaObject
-from media.services import StoredFile, delete_media, read_file, record_files
+from media.services import (
+    StorageUnavailable,
+    StoredFile,
+    delete_media,
+    read_file,
+    record_files,
+)
 from slots.models import Slot
 
 log = structlog.get_logger(__name__)
@@ -104,7 +110,12 @@ async def follow(leader: JobHistory, deadline: float) -> IngestResult:
             "the identical earlier upload failed",
             job_id=leader.job_id,
         )
-    data = await asyncio.to_thread(read_file, leader.result_path)
+    try:
+        data = await asyncio.to_thread(read_file, leader.result_path)
+    except StorageUnavailable:
+        raise IngestError(
+            "storage_unavailable", "media storage unavailable", job_id=leader.job_id
+        ) from None
     log.info("ingest.replayed", job_id=str(leader.job_id), slot_id=leader.slot_id)
     assert leader.result_expires_at is not None  # a live result has its expiry
     return IngestResult(leader.job_id, data, leader.result_mime, leader.result_expires_at)

@@ -30,7 +30,7 @@ from ingest.jobs import IngestResult, afinish_job, find_earlier_job, follow, sta
 from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
-from media.services import delete_stored_files, write_result_files
+from media.services import StorageUnavailable, delete_stored_files, write_result_files
 from providers.base import ImageInput, ProviderResult, TemplateImage
 from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
@@ -138,6 +138,10 @@ async def _run_to_terminal_state(
             afinish_job(job, status, failure_reason=error.reason, record=context.record())
         )
         raise
+    except StorageUnavailable:  # the provider's answer, if any, is discarded: it cannot be kept
+        await asyncio.shield(_fail(context, "storage_unavailable"))
+        detail = "the media storage is unavailable"
+        raise IngestError("storage_unavailable", detail, job_id=job.job_id) from None
     except asyncio.CancelledError:  # only at shutdown: the loop is cancelling every task
         await asyncio.shield(_fail(context))
         raise

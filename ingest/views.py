@@ -1,11 +1,10 @@
 """The booth's endpoint, the staff test run, and the public links to jobs and results."""
 
-import asyncio
 import time
 import uuid
 
 from asgiref.sync import sync_to_async
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -27,7 +26,7 @@ from ingest.pipeline import get_active_slot, process_photo
 from ingest.selectors import gallery_jobs
 from media.images import EXTENSIONS
 from media.models import MediaObject
-from media.services import read_file
+from media.services import StorageUnavailable, open_stream
 from slots.models import Slot
 
 # Text fields a booth sends that are not kept in job metadata.
@@ -144,6 +143,7 @@ async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
     disposition = "inline" if preview else "attachment"
     return await _file_response(
         found,
+        "result_not_found",
         **{
             "Content-Disposition": f'{disposition}; filename="{filename}"',
             "Cache-Control": "private, max-age=300",
@@ -159,12 +159,25 @@ async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
         return error_response(410, "media_expired", "this link was valid until the job's deadline")
     if not isinstance(found, MediaObject):
         return error_response(404, "media_not_found", "no such media")
-    return await _file_response(found, **{"Cache-Control": "no-store"})
+    return await _file_response(found, "media_not_found", **{"Cache-Control": "no-store"})
 
 
-async def _file_response(media: MediaObject, **headers: str) -> HttpResponse:
-    data = await asyncio.to_thread(read_file, media.path)
-    return HttpResponse(data, content_type=media.mime, headers=headers)
+async def _file_response(media: MediaObject, missing: str, **headers: str) -> HttpResponse:
+    """Stream the file from storage in chunks; an instance never holds a whole 15 MB result.
+
+    Streamed rather than redirected to a presigned bucket URL: each request checks the expiry
+    (410 after it), the bucket need not be reachable from guests or providers, and the links
+    stay on PhotoChanger's own host behind its load balancer.
+    """
+    try:
+        stream = await open_stream(media.path)
+    except StorageUnavailable:
+        return error_response(503, "storage_unavailable", "the media storage is unavailable")
+    except FileNotFoundError:
+        return error_response(404, missing, "the file is missing from storage")
+    response = StreamingHttpResponse(stream, content_type=media.mime, headers=headers)
+    response["Content-Length"] = str(media.size_bytes)
+    return response
 
 
 def gallery(request: HttpRequest, slot_id: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from core.api_errors import ApiError
 from core.runtime import load_runtime_settings
 from media import images
 from media.cleanup import cleanup_media
+from media.services import StorageUnavailable
 from media.uploads import UploadTooLarge, check_upload_size
 
 
@@ -36,13 +37,16 @@ def valid_upload(serializer_class: type[serializers.Serializer], request: Reques
 
 @contextmanager
 def image_errors() -> Iterator[None]:
-    """Refuse bad images as ingest does: 415 for other formats, 400 for broken ones."""
+    """Refuse bad images as ingest does: 415 for other formats, 400 for broken ones; 503 when
+    the image cannot be stored now."""
     try:
         yield
     except images.UnsupportedImage as error:
         raise ApiError(415, "unsupported_media_type", str(error)) from error
     except images.InvalidImage as error:
         raise ApiError(400, "invalid_image", str(error)) from error
+    except StorageUnavailable as error:
+        raise ApiError(503, "storage_unavailable", "the media storage is unavailable") from error
 
 
 class MediaCleanupView(APIView):

@@ -6,3 +6,6 @@ class MediaConfig(AppConfig):
     name = "media"
     label = "media"
     verbose_name = _("Медиафайлы")
+
+    def ready(self):
+        from media import checks  # noqa: F401  (registers the storage checks)

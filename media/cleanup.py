@@ -20,13 +20,21 @@ from django.utils import timezone
 
 from core import metrics
 from media.models import MediaObject
-from media.services import delete_media, delete_stored_files
+from media.services import (
+    StorageUnavailable,
+    delete_media,
+    delete_stored_files,
+    storage_errors,
+)
+from media.storage import StoredEntry
 
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
-RESULTS_ROOT = "results"
-# Ingest writes result files before it records their rows; younger folders may be mid-write.
+# Every prefix PhotoChanger writes under (results and previews, provider inputs, staff uploads,
+# templates, /healthz probes); the orphan sweep looks at all of them.
+SWEPT_PREFIXES = ("results", "provider-media", "uploads", "templates", "healthz")
+# Ingest writes result files before it records their rows; younger files may be mid-write.
 ORPHAN_MIN_AGE = timedelta(hours=1)
 
 
@@ -65,6 +73,7 @@ def _expired(*, slot_id: str | None, now: datetime):
 
 
 def _claim_and_delete_batch(expired) -> list[MediaObject]:
+    """Delete one batch of expired files; returns those deleted, nothing when none are left."""
     with transaction.atomic():
         batch = list(
             expired.select_for_update(skip_locked=True)
@@ -72,47 +81,52 @@ def _claim_and_delete_batch(expired) -> list[MediaObject]:
             # A job's files expire together; kept in one batch, its folder is removed at once.
             .order_by("expires_at", "path")[:BATCH_SIZE]
         )
-        if batch:
-            delete_media(batch)
-    return batch
+        deleted = delete_media(batch) if batch else []
+    if batch and not deleted:
+        # Without this the loop would claim the same rows forever; the next run retries them.
+        raise StorageUnavailable("the media storage deleted none of the expired files")
+    return deleted
 
 
-def sweep_orphan_folders(*, dry_run: bool = False, now: datetime | None = None) -> CleanupReport:
-    """Delete result folders that no live media row references (left by crashes or bugs).
+def sweep_orphans(*, dry_run: bool = False, now: datetime | None = None) -> CleanupReport:
+    """Delete stored files that no live media row names (left by crashes or failed writes).
 
-    Walks the whole results tree, so it is meant for an occasional `cleanup_media --orphans`,
-    not for every cron run. Folders younger than ORPHAN_MIN_AGE are left alone.
+    Lists everything under each prefix PhotoChanger writes to (on S3, one request per 1 000
+    objects), so it is meant for an occasional `cleanup_media --orphans`, not for every cron
+    run. Files younger than ORPHAN_MIN_AGE are left alone: ingest writes a result before it
+    records its rows.
     """
     started = time.monotonic()
     cutoff = (now or timezone.now()) - ORPHAN_MIN_AGE
     files = freed = 0
-    for folder in _orphan_folders(cutoff):
-        paths = [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
-        files += len(paths)
-        freed += sum(default_storage.size(path) for path in paths)
-        if dry_run:
-            continue
-        if paths:
-            delete_stored_files(paths)  # also removes the folder they leave empty
-        else:
-            default_storage.delete(folder)
+    for prefix in SWEPT_PREFIXES:
+        with storage_errors():
+            orphans = list(_orphans(prefix, cutoff))
+        files += len(orphans)
+        freed += sum(entry.size for entry in orphans)
+        if not dry_run:
+            _delete_orphans(prefix, orphans)
     report = CleanupReport(files, freed, round(time.monotonic() - started, 3), dry_run)
     log.info("cleanup.orphans_swept", **vars(report))
     return report
 
 
-def _orphan_folders(cutoff: datetime) -> Iterator[str]:
-    if not default_storage.exists(RESULTS_ROOT):
-        return
-    live_paths = MediaObject.objects.live().filter(path__startswith=f"{RESULTS_ROOT}/")
-    referenced = {path.rsplit("/", 1)[0] for path in live_paths.values_list("path", flat=True)}
-    for slot_dir in default_storage.listdir(RESULTS_ROOT)[0]:
-        for job_dir in default_storage.listdir(f"{RESULTS_ROOT}/{slot_dir}")[0]:
-            folder = f"{RESULTS_ROOT}/{slot_dir}/{job_dir}"
-            if folder not in referenced and _untouched_since(folder, cutoff):
-                yield folder
+def _orphans(prefix: str, cutoff: datetime) -> Iterator[StoredEntry]:
+    # Live rows are bounded by the TTL (templates aside), so their paths fit in memory.
+    live = set(
+        MediaObject.objects.live()
+        .filter(path__startswith=f"{prefix}/")
+        .values_list("path", flat=True)
+    )
+    for entry in default_storage.list_files(prefix):
+        if entry.name not in live and entry.modified < cutoff:
+            yield entry
 
 
-def _untouched_since(folder: str, cutoff: datetime) -> bool:
-    names = default_storage.listdir(folder)[1]
-    return all(default_storage.get_modified_time(f"{folder}/{name}") < cutoff for name in names)
+def _delete_orphans(prefix: str, orphans: list[StoredEntry]) -> None:
+    for start in range(0, len(orphans), BATCH_SIZE):
+        page = [entry.name for entry in orphans[start : start + BATCH_SIZE]]
+        if len(delete_stored_files(page)) < len(page):
+            raise StorageUnavailable("the media storage stopped deleting orphaned files")
+    with storage_errors():
+        default_storage.remove_empty_folders(prefix)

@@ -3,7 +3,7 @@
 import shutil
 
 import structlog
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import DatabaseError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -40,9 +40,11 @@ class StoredMediaCollector:
         yield from (files, size, expired)
 
     def _volume_families(self):
+        if not isinstance(default_storage, FileSystemStorage):
+            return  # a bucket has no volume to measure; its provider reports its size
         try:
-            usage = shutil.disk_usage(default_storage.path(""))
-        except (NotImplementedError, OSError):  # object storage, or the volume is missing
+            usage = shutil.disk_usage(default_storage.location)
+        except OSError:  # the volume is not mounted
             return
         yield GaugeMetricFamily(
             "photochanger_media_volume_size_bytes", "Media volume size.", value=usage.total

@@ -4,16 +4,12 @@ Sync code: call it from a sync view (Django runs those in a thread) or through
 `core.cpu.run_cpu`; decoding never runs on the event loop.
 """
 
-import hashlib
 import uuid
 from datetime import datetime
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
 from media import images
 from media.models import MediaObject
-from media.services import StoredFile, record_files
+from media.services import record_files, write_file
 
 
 class UploadTooLarge(Exception):
@@ -30,7 +26,8 @@ def store_image(
 ) -> MediaObject:
     """Decode, orient and re-encode `data` without metadata, store it, record its row.
 
-    Raises images.UnsupportedImage or images.InvalidImage; nothing is stored then.
+    Raises images.UnsupportedImage, images.InvalidImage or services.StorageUnavailable; nothing
+    is stored then.
     """
     return store_clean_image(
         image=images.normalise_upload(data),
@@ -46,13 +43,6 @@ def store_clean_image(
 ) -> MediaObject:
     """Store an image `normalise_upload` already produced; storage and one row, no decoding."""
     name = f"{folder}/{uuid.uuid4().hex}.{images.EXTENSIONS[image.mime]}"
-    path = default_storage.save(name, ContentFile(image.data))
-    stored = StoredFile(
-        path=path,
-        kind=kind,
-        mime=image.mime,
-        size_bytes=len(image.data),
-        sha256=hashlib.sha256(image.data).hexdigest(),
-    )
+    stored = write_file(name, kind, image.data, image.mime)
     [media] = record_files(files=[stored], slot_id=slot_id, job_id=None, expires_at=expires_at)
     return media

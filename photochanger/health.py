@@ -8,18 +8,16 @@ PING_INTERVAL per provider across all workers on the host (the lock lives in the
 """
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 
 import structlog
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from core.runtime import RuntimeSettings, aload_runtime_settings
+from media.services import check_writable
 from providers.registry import DRIVERS, get_driver
 
 log = structlog.get_logger(__name__)
@@ -46,7 +44,7 @@ class Health:
 async def check_health() -> Health:
     database, storage = await asyncio.gather(
         _timed(sync_to_async(_probe_database)()),
-        _timed(asyncio.to_thread(_probe_storage)),
+        _timed(asyncio.to_thread(check_writable)),
     )
     providers = await _check_providers() if database["status"] == OK else _skipped_providers()
     checks = {"database": database, "media_storage": storage, "providers": providers}
@@ -71,11 +69,6 @@ async def _timed(probe) -> dict:
 def _probe_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-
-
-def _probe_storage() -> None:
-    name = default_storage.save(f"healthz/{uuid.uuid4().hex}.probe", ContentFile(b"ok"))
-    default_storage.delete(name)
 
 
 def _skipped_providers() -> dict:

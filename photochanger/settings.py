@@ -8,6 +8,7 @@ import environ
 import structlog
 
 from core.logging import shared_processors
+from media.storage_config import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -174,8 +175,30 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var/static")
 
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var/media")
 MEDIA_URL = "media/"
+# Media files stay on the local disk unless a bucket is configured: STORAGE_URL
+# (s3://bucket?endpoint_url=…&region=…&addressing_style=path) or the separate AWS_* variables.
+# media/checks.py reports a misconfiguration with a hint.
+STORAGE_URL = env.str("STORAGE_URL", default="")
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="")
+# Left empty, boto's own chain applies (instance role, ~/.aws); never put keys in STORAGE_URL.
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+# Connect and read timeout of each storage request; with three tries, an unreachable bucket
+# fails an upload well inside its window.
+STORAGE_TIMEOUT_SECONDS = env.float("STORAGE_TIMEOUT_SECONDS", default=5)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(
+        url=STORAGE_URL,
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=AWS_S3_ENDPOINT_URL,
+        region=AWS_S3_REGION_NAME,
+        addressing_style=AWS_S3_ADDRESSING_STYLE,
+        access_key=AWS_ACCESS_KEY_ID,
+        secret_key=AWS_SECRET_ACCESS_KEY,
+    ),
     # collectstatic also writes gzipped copies; ServeStatic serves them to clients that accept gzip.
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }

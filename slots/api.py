@@ -7,7 +7,6 @@ never blocks the event loop.
 import uuid
 from datetime import timedelta
 
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
@@ -27,6 +26,7 @@ from core.runtime import load_runtime_settings
 from media.api import image_errors, valid_upload
 from media.models import MediaObject
 from media.output import OverlayRejected
+from media.services import StorageUnavailable, open_file
 from media.uploads import store_image
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
@@ -76,7 +76,7 @@ class TemplateMediaRegisterView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": TemplateUpload},
-        responses={201: TemplateRegistered, **errors(400, 404, 413, 415)},
+        responses={201: TemplateRegistered, **errors(400, 404, 413, 415, 503)},
     )
     def post(self, request: Request) -> Response:
         form = valid_upload(TemplateUpload, request)
@@ -102,10 +102,15 @@ class TemplateMediaRegisterView(APIView):
 
 
 class TemplateMediaView(APIView):
-    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(404)})
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(404, 503)})
     def get(self, request: Request, media_id: str) -> FileResponse:
         media = _template(media_id)
-        response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
+        try:
+            handle = open_file(media.path)
+        except StorageUnavailable as error:
+            raise ApiError(503, "storage_unavailable", "media storage unavailable") from error
+        response = FileResponse(handle, content_type=media.mime)
+        response["Content-Length"] = str(media.size_bytes)  # a bucket's stream has no length
         response["Cache-Control"] = "private, max-age=3600"
         return response
 
@@ -136,7 +141,7 @@ class MediaRegisterView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": TemporaryUpload},
-        responses={201: TemporaryRegistered, **errors(400, 404, 413, 415)},
+        responses={201: TemporaryRegistered, **errors(400, 404, 413, 415, 503)},
     )
     def post(self, request: Request) -> Response:
         form = valid_upload(TemporaryUpload, request)

@@ -60,13 +60,17 @@ def running_server(
     env: dict[str, str] | None = None,
     database_url: str | None = None,
 ) -> Iterator[dict]:
-    """Yield {"base", "port", "database_url", "pg_name", "process"} of a server set up by `setup`.
+    """Yield {"base", "port", "database_url", "pg_name", "env", "process"} of a server.
 
-    It starts the way a deployment does, with `manage.py serve`. Given a `database_url`, it
-    joins that database (another server's) and leaves dropping it to its owner.
+    The server gets a database of its own, or joins `database_url` (another server's) when
+    given: two servers on one database and one bucket are one system on two machines. It starts
+    the way a deployment does, with `manage.py serve`.
     """
-    owned = database_url is None
-    database_url, pg_name = _database_url(tmp_path) if owned else (database_url, None)
+    joined = database_url is not None
+    if database_url is None:
+        database_url, pg_name = _database_url(tmp_path)
+    else:
+        pg_name = database_url.rsplit("/", 1)[1] if database_url.startswith("postgres") else None
     port = _free_port()
     env = {
         **os.environ,
@@ -74,6 +78,8 @@ def running_server(
         "SECRET_KEY": "e2e-" + "x" * 50,
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(tmp_path / "media"),
+        # A machine of its own: nothing shared with another server but what is configured.
+        "HEALTH_CACHE_DIR": str(tmp_path / "health-cache"),
         "INGEST_PASSWORD": PASSWORD,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WORKERS": "1",
@@ -82,12 +88,11 @@ def running_server(
         **(env or {}),
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    if owned:
-        for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
-            subprocess.run(
-                [*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True
-            )
-    with (tmp_path / f"server-{port}.log").open("wb") as log:  # read it when a test fails
+    # A server joining another's database finds it migrated and set up already.
+    commands = [] if joined else [["migrate", "-v0"], ["bootstrap"]]
+    for command in [*commands, *([["shell", "-c", setup]] if setup else [])]:
+        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
+    with (tmp_path / f"server-{port}.log").open("wb") as log:  # kept for reading when a test fails
         process = subprocess.Popen(
             [*manage, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
@@ -103,12 +108,13 @@ def running_server(
             "port": port,
             "database_url": database_url,
             "pg_name": pg_name,
+            "env": env,
             "process": process,
         }
     finally:
         process.terminate()
         process.wait(timeout=30)
-        if pg_name:
+        if pg_name and not joined:
             admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
@@ -177,3 +183,16 @@ class BoothConnection:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def manage(server: dict, *command: str, env: dict[str, str] | None = None) -> str:
+    """Run a management command as a process of its own on `server`'s database and storage."""
+    done = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *command],
+        env={**server["env"], **(env or {})},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -1,10 +1,11 @@
+import errno
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from ingest.models import ConcurrencyLease, JobHistory
@@ -31,14 +32,14 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_command_prints_the_summary_of_what_it_deleted():
+def test_command_prints_the_summary_of_what_it_deleted(storage):
     media = expired("slot-003")
 
     assert run().startswith("expired: deleted 1 files, 3 bytes in ")
     assert not default_storage.exists(media.path)
 
 
-def test_command_dry_run_for_one_slot_deletes_nothing():
+def test_command_dry_run_for_one_slot_deletes_nothing(storage):
     media = expired("slot-003")
     expired("slot-004")
 
@@ -46,7 +47,7 @@ def test_command_dry_run_for_one_slot_deletes_nothing():
     assert default_storage.exists(media.path)
 
 
-def test_command_sweeps_orphans_only_when_asked():
+def test_command_sweeps_orphans_only_when_asked(storage):
     assert "orphaned" not in run()
     assert "orphaned: deleted 0 files" in run("--orphans")
 
@@ -70,3 +71,14 @@ def test_command_dry_run_leaves_overdue_jobs_alone():
 
     assert "overdue" not in run("--dry-run")
     assert JobHistory.objects.get(pk=job.pk).status == JobHistory.Status.PROCESSING
+
+
+def test_command_fails_with_a_message_when_the_storage_is_unavailable(monkeypatch):
+    expired("slot-003")
+
+    def refuse(name):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(default_storage, "delete", refuse)
+    with pytest.raises(CommandError, match="media storage is unavailable"):
+        run()

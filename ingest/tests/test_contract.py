@@ -8,6 +8,7 @@ import hashlib
 import io
 import uuid
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import OperationalError
@@ -17,6 +18,7 @@ from PIL import Image
 from core.runtime import set_runtime_setting
 from ingest.models import ConcurrencyLease
 from ingest.tests.conftest import jpeg_bytes, shot_form
+from media.services import StorageUnavailable
 from photochanger.openapi import failure_table
 from photochanger.tests.contract import assert_conforms, assert_response_conforms
 from providers.base import ProviderError, ProviderResult
@@ -131,6 +133,14 @@ def _database_unavailable(client, fake_provider):
     return post(client, shot_form(jpeg_bytes()))
 
 
+def _storage_unavailable(client, fake_provider):
+    def refuse(**kwargs):
+        raise StorageUnavailable("the bucket does not answer")
+
+    with mock.patch("ingest.pipeline.write_result_files", refuse):
+        return post(client, shot_form(jpeg_bytes()))
+
+
 def _bad_response(client, fake_provider):
     async def garbage(job):
         return ProviderResult(b"<html>oops</html>", "image/png")
@@ -161,6 +171,7 @@ SCENARIOS = {
     "timeout": _timeout,
     "internal_error": _internal_error,
     "database_unavailable": _database_unavailable,
+    "storage_unavailable": _storage_unavailable,
 }
 # Answered by the ASGI body limit before Django: tested below with the real ASGI application.
 ASGI_ONLY = {"request_timeout"}

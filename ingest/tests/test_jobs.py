@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ingest.jobs import reconcile_overdue_jobs
 from ingest.models import ConcurrencyLease, JobHistory
-from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form, stored_files
+from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
 from ingest.tests.factories import JobFactory
 from media.models import MediaObject
 from photochanger.asgi import django_application
@@ -206,23 +206,29 @@ def test_job_status_is_404_past_the_ttl(client):
 
 
 @pytest.mark.django_db
-def test_public_result_downloads_as_attachment_without_metadata(client, ingest_password):
-    job_id = client.post(URL, shot_form(jpeg_bytes(orientation=6)))["X-Job-Id"]
+def test_public_result_downloads_as_attachment_without_metadata(storage, client, ingest_password):
+    answer = client.post(URL, shot_form(jpeg_bytes(orientation=6)))
+    job_id = answer["X-Job-Id"]
     response = client.get(f"/public/results/{job_id}")
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="{job_id}.jpg"'
-    assert b"Exif" not in response.content[:200]
+    body = b"".join(response)
+    assert body == answer.content
+    assert int(response["Content-Length"]) == len(body)
+    assert b"Exif" not in body[:200]
     preview = client.get(f"/public/results/{job_id}/preview")
     assert preview["Content-Type"] == "image/webp"
+    assert b"".join(preview).startswith(b"RIFF")
+    assert len(storage.names()) == 2
 
 
 @pytest.mark.django_db
 def test_public_result_is_410_after_the_ttl_and_the_file_is_deleted(
-    client, ingest_password, settings
+    storage, client, ingest_password
 ):
     job_id = client.post(URL, shot_form(jpeg_bytes()))["X-Job-Id"]
     MediaObject.objects.filter(job_id=job_id).update(expires_at=timezone.now())
-    assert len(stored_files(settings.MEDIA_ROOT)) == 2
+    assert len(storage.names()) == 2
 
     response = client.get(f"/public/results/{job_id}")
     assert response.status_code == 410
@@ -231,7 +237,7 @@ def test_public_result_is_410_after_the_ttl_and_the_file_is_deleted(
         "failure_reason": "result_expired",
         "detail": "the result has expired and was deleted",
     }
-    assert stored_files(settings.MEDIA_ROOT) == []
+    assert storage.names() == []
     assert client.get(f"/public/results/{job_id}/preview").status_code == 410
 
 
@@ -245,7 +251,7 @@ def test_public_result_is_404_for_unknown_jobs(client, job_id):
 
 @pytest.mark.django_db
 def test_inputs_are_published_to_url_fetching_providers_until_the_job_ends(
-    client, ingest_password, fake_provider, settings
+    storage, client, ingest_password, fake_provider, settings
 ):
     from media.tests.factories import MediaObjectFactory
     from slots.models import SlotTemplateMedia
@@ -261,18 +267,20 @@ def test_inputs_are_published_to_url_fetching_providers_until_the_job_ends(
             assert url.startswith("https://photo.example/public/provider-media/")
             path = url.removeprefix("https://photo.example")
             response = await AsyncClient().get(path)
-            seen[name] = (path, response.status_code, response["Content-Type"])
+            body = b"".join([chunk async for chunk in response])
+            seen[name] = (path, response.status_code, response["Content-Type"], body[:4])
         return await FakeDriver.answer_png(job)
 
     fake_provider.behaviour = fetch_inputs
     assert client.post(URL, shot_form(jpeg_bytes())).status_code == 200
 
-    assert seen["photo"][1:] == (200, "image/jpeg")
-    assert seen["template"][1:] == (200, "image/png")
+    assert seen["photo"][1:] == (200, "image/jpeg", b"\xff\xd8\xff\xe0")
+    assert seen["template"][1:] == (200, "image/png", b"\x89PNG")
     gone = client.get(seen["photo"][0])
     assert gone.status_code == 410
     assert gone.json()["failure_reason"] == "media_expired"
     assert not MediaObject.objects.live().filter(kind="provider_input").exists()
+    assert not [name for name in storage.names() if name.startswith("provider-media/")]
 
 
 @pytest.mark.django_db

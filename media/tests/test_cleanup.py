@@ -1,3 +1,4 @@
+import errno
 import os
 import threading
 from datetime import timedelta
@@ -12,6 +13,7 @@ from structlog.testing import capture_logs
 from media import cleanup
 from media.cleanup import cleanup_media
 from media.models import MediaObject
+from media.services import StorageUnavailable
 from media.tests.factories import MediaObjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,20 +30,21 @@ def expired_result(slot_id="slot-001", name="payload.png", job="job-1", **fields
     )
 
 
-def test_cleanup_deletes_expired_files_and_marks_rows_cleaned():
+def test_cleanup_deletes_expired_files_and_marks_rows_cleaned(storage):
     payload = expired_result(name="payload.png")
     preview = expired_result(name="preview.webp", kind=MediaObject.Kind.PREVIEW)
 
     report = cleanup_media()
 
     assert (report.files, report.bytes) == (2, 20)
+    assert storage.names() == []
     assert not default_storage.exists(payload.path)
     assert not default_storage.exists("results/slot-001/job-1")  # the emptied folder goes too
     cleaned = MediaObject.objects.exclude(cleaned_at=None).values_list("pk", flat=True)
     assert set(cleaned) == {payload.pk, preview.pk}
 
 
-def test_cleanup_keeps_media_that_has_not_expired_yet():
+def test_cleanup_keeps_media_that_has_not_expired_yet(storage):
     live = MediaObjectFactory(
         kind=MediaObject.Kind.RESULT, expires_at=timezone.now() + timedelta(hours=1)
     )
@@ -52,7 +55,7 @@ def test_cleanup_keeps_media_that_has_not_expired_yet():
     assert live.cleaned_at is None
 
 
-def test_cleanup_never_touches_templates_even_with_an_expiry_set():
+def test_cleanup_never_touches_templates_even_with_an_expiry_set(storage):
     template = MediaObjectFactory(
         kind=MediaObject.Kind.TEMPLATE, expires_at=timezone.now() - timedelta(days=1)
     )
@@ -63,7 +66,7 @@ def test_cleanup_never_touches_templates_even_with_an_expiry_set():
     assert template.cleaned_at is None
 
 
-def test_dry_run_reports_what_would_go_and_deletes_nothing():
+def test_dry_run_reports_what_would_go_and_deletes_nothing(storage):
     media = expired_result()
 
     report = cleanup_media(dry_run=True)
@@ -73,7 +76,7 @@ def test_dry_run_reports_what_would_go_and_deletes_nothing():
     assert MediaObject.objects.expired().count() == 1
 
 
-def test_cleanup_limited_to_one_slot_leaves_other_slots_alone():
+def test_cleanup_limited_to_one_slot_leaves_other_slots_alone(storage):
     expired_result(slot_id="slot-001")
     other = expired_result(slot_id="slot-002")
 
@@ -81,7 +84,7 @@ def test_cleanup_limited_to_one_slot_leaves_other_slots_alone():
     assert default_storage.exists(other.path)
 
 
-def test_cleanup_uses_the_given_clock():
+def test_cleanup_uses_the_given_clock(storage):
     media = MediaObjectFactory(
         kind=MediaObject.Kind.PROVIDER_INPUT, expires_at=timezone.now() + timedelta(hours=2)
     )
@@ -90,7 +93,7 @@ def test_cleanup_uses_the_given_clock():
     assert not default_storage.exists(media.path)
 
 
-def test_cleanup_tolerates_files_that_are_already_gone():
+def test_cleanup_tolerates_files_that_are_already_gone(storage):
     media = expired_result()
     default_storage.delete(media.path)
 
@@ -101,13 +104,14 @@ def test_cleanup_tolerates_files_that_are_already_gone():
     assert media.cleaned_at is not None
 
 
-def test_cleanup_works_through_more_rows_than_one_batch(monkeypatch):
+def test_cleanup_works_through_more_rows_than_one_batch(storage, monkeypatch):
     monkeypatch.setattr(cleanup, "BATCH_SIZE", 2)
     for job in range(5):
         expired_result(job=f"job-{job}")
 
     assert cleanup_media().files == 5
     assert not MediaObject.objects.expired().exists()
+    assert storage.names() == []
 
 
 def test_a_jobs_files_go_in_the_same_batch_so_its_folder_is_removed_once(monkeypatch):
@@ -125,7 +129,7 @@ def test_a_jobs_files_go_in_the_same_batch_so_its_folder_is_removed_once(monkeyp
     assert sorted(os.path.basename(path) for path in removals) == ["job-a", "job-b"]
 
 
-def test_a_second_run_finds_nothing_left_to_delete():
+def test_a_second_run_finds_nothing_left_to_delete(storage):
     expired_result()
     cleanup_media()
 
@@ -181,3 +185,21 @@ def test_overlapping_runs_delete_each_file_once(monkeypatch):
     assert reports["b"].files == 2  # the two rows A did not hold
     assert reports["a"].files + reports["b"].files == 4
     assert sorted(deleted) == sorted(set(deleted)) and len(deleted) == 4
+
+
+def test_cleanup_stops_when_the_storage_deletes_nothing_and_keeps_the_rows_for_later(
+    storage, monkeypatch
+):
+    media = expired_result()
+
+    def refuse(name):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(default_storage, "delete", refuse)
+    with pytest.raises(StorageUnavailable):
+        cleanup_media()
+
+    media.refresh_from_db()
+    assert media.cleaned_at is None
+    monkeypatch.undo()
+    assert cleanup_media().files == 1

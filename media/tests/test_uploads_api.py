@@ -31,7 +31,7 @@ def jpeg_with_gps() -> bytes:
     return make_image_bytes(size=(80, 40), fmt="JPEG", exif=exif)
 
 
-def test_register_stores_a_clean_template_and_links_it_to_the_slot(staff_api, staff_user):
+def test_register_stores_a_clean_template_and_links_it_to_the_slot(storage, staff_api, staff_user):
     response = register(staff_api, jpeg_with_gps(), role="background")
 
     assert response.status_code == 201, response.json()
@@ -41,6 +41,7 @@ def test_register_stores_a_clean_template_and_links_it_to_the_slot(staff_api, st
     assert media.path.startswith("templates/slot-001/")
     link = SlotTemplateMedia.objects.get(media=media)
     assert (link.slot_id, link.role) == ("slot-001", "background")
+    assert storage.names() == [media.path]
     stored = Image.open(default_storage.open(media.path))
     assert stored.size == (40, 80)  # turned upright by its EXIF orientation
     assert not stored.getexif()  # no GPS or other metadata kept
@@ -49,14 +50,16 @@ def test_register_stores_a_clean_template_and_links_it_to_the_slot(staff_api, st
     assert slot.updated_by == staff_user
 
 
-def test_registered_template_is_served_to_staff(staff_api):
+def test_registered_template_is_served_to_staff(storage, staff_api):
     url = register(staff_api, make_image_bytes(fmt="PNG")).json()["url"]
 
     response = staff_api.get(url)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\x89PNG")
+    assert response["Content-Length"] == str(len(body))
 
 
 def test_register_appends_after_existing_templates(staff_api):
@@ -105,7 +108,7 @@ def test_register_needs_a_file_and_a_known_slot(staff_api):
 
 
 def test_delete_unlinks_the_template_deletes_its_file_and_bumps_the_version(
-    staff_api, django_capture_on_commit_callbacks
+    storage, staff_api, django_capture_on_commit_callbacks
 ):
     media_id = register(staff_api, make_image_bytes()).json()["id"]
     path = MediaObject.objects.get(pk=media_id).path
@@ -118,6 +121,7 @@ def test_delete_unlinks_the_template_deletes_its_file_and_bumps_the_version(
     assert not SlotTemplateMedia.objects.exists()
     assert MediaObject.objects.get(pk=media_id).cleaned_at is not None
     assert not default_storage.exists(path)
+    assert storage.names() == []
 
 
 @pytest.mark.parametrize("media_id", ["not-a-uuid", "8b6f0fa6-b5b0-459f-b887-c249f2eb5b21"])
@@ -134,7 +138,7 @@ def test_results_are_not_reachable_through_the_template_route(staff_api):
     assert staff_api.get(f"/api/template-media/{result.pk}").status_code == 404
 
 
-def test_media_register_keeps_a_temporary_upload_until_its_ttl(staff_api):
+def test_media_register_keeps_a_temporary_upload_until_its_ttl(storage, staff_api):
     response = staff_api.post(
         "/api/media/register", {"file": upload(make_image_bytes(fmt="JPEG"), "t.jpg")}
     )
@@ -143,6 +147,7 @@ def test_media_register_keeps_a_temporary_upload_until_its_ttl(staff_api):
     media = MediaObject.objects.get(pk=response.json()["id"])
     assert media.kind == "test_upload"
     assert media.path.startswith("uploads/shared/")
+    assert storage.names() == [media.path]
     expected = timezone.now() + timedelta(hours=72)
     assert abs(media.expires_at - expected) < timedelta(minutes=1)
 
@@ -163,3 +168,16 @@ def test_global_cleanup_reports_what_it_deleted(staff_api):
 
     assert response.status_code == 200
     assert response.json()["files"] == 1
+
+
+def test_a_template_upload_the_storage_cannot_take_is_a_503_and_links_nothing(staff_api, settings):
+    settings.MEDIA_ROOT = settings.MEDIA_ROOT / "not-a-folder"
+    settings.MEDIA_ROOT.parent.mkdir(parents=True, exist_ok=True)
+    settings.MEDIA_ROOT.write_text("")  # every write under it fails
+
+    response = register(staff_api, make_image_bytes())
+
+    assert response.status_code == 503
+    assert response.json()["failure_reason"] == "storage_unavailable"
+    assert not SlotTemplateMedia.objects.exists()
+    assert Slot.objects.get(pk="slot-001").version == 1

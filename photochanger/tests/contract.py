@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from asgiref.sync import async_to_sync
 
 from photochanger.openapi import OPENAPI_FILE
 
@@ -72,4 +73,16 @@ def assert_conforms(
 def assert_response_conforms(method: str, path: str, response) -> dict[str, Any]:
     """assert_conforms for a Django test client response."""
     headers = {name.lower(): value for name, value in response.headers.items()}
-    return assert_conforms(method, path, response.status_code, headers, response.content)
+    body = _streamed(response) if response.streaming else response.content
+    return assert_conforms(method, path, response.status_code, headers, body)
+
+
+def _streamed(response) -> bytes:
+    """The body of a streaming answer, whose chunks may come from an async iterator."""
+    if hasattr(response.streaming_content, "__aiter__"):
+
+        async def collect() -> bytes:
+            return b"".join([chunk async for chunk in response.streaming_content])
+
+        return async_to_sync(collect)()
+    return b"".join(response.streaming_content)

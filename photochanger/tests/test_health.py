@@ -4,6 +4,7 @@ import pytest
 from django.db import OperationalError
 
 from core.runtime import set_runtime_setting
+from media.tests.s3 import free_port
 from photochanger import health
 from providers.base import ProviderDriver
 
@@ -57,7 +58,7 @@ def healthz(client):
 
 
 @pytest.mark.django_db
-def test_healthy_service_answers_200_with_every_check(client, providers):
+def test_healthy_service_answers_200_with_every_check(storage, client, providers):
     set_runtime_setting(key="gemini_api_key", value="AIza-test-key")
 
     status, body = healthz(client)
@@ -141,10 +142,21 @@ def test_unwritable_media_storage_answers_503(client, providers, settings, tmp_p
 
 
 @pytest.mark.django_db
-def test_storage_probe_leaves_no_files_behind(client, providers, settings):
-    healthz(client)
+def test_storage_probe_leaves_no_files_behind(storage, client, providers):
+    assert healthz(client)[1]["checks"]["media_storage"] == {"status": "ok"}
 
-    assert list((settings.MEDIA_ROOT / "healthz").iterdir()) == []
+    assert storage.names() == []
+
+
+@pytest.mark.django_db
+def test_unreachable_bucket_answers_503(client, providers, settings, s3_storage):
+    options = {**s3_storage.setting["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}"}
+    settings.STORAGES = {**settings.STORAGES, "default": {**s3_storage.setting, "OPTIONS": options}}
+
+    status, body = healthz(client)
+
+    assert status == 503
+    assert body["checks"]["media_storage"] == {"status": "fail", "detail": "StorageUnavailable"}
 
 
 def test_liveness_touches_neither_database_nor_providers(client, providers):

@@ -161,6 +161,14 @@ def test_metrics_endpoint_includes_database_and_request_metrics_from_django_prom
 
 
 @pytest.mark.django_db
+def test_a_bucket_has_no_volume_gauges_and_the_rest_is_still_reported(client, s3_storage):
+    body = scrape(client)
+
+    assert "photochanger_media_volume" not in body
+    assert 'photochanger_media_files{kind="result"} 0.0' in body
+
+
+@pytest.mark.django_db
 def test_metrics_endpoint_still_answers_when_the_database_is_down(client, monkeypatch):
     def unavailable():
         raise DatabaseError("connection refused")

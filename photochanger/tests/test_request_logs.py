@@ -30,7 +30,7 @@ def test_log_lines_of_a_request_carry_its_request_id(client, json_lines, monkeyp
     def refuse():
         raise OSError("disk gone")
 
-    monkeypatch.setattr(health, "_probe_storage", refuse)
+    monkeypatch.setattr(health, "check_writable", refuse)
 
     response = client.get("/healthz")
 

@@ -4,10 +4,11 @@ It lives in ingest, above media, because it does both: ending an overdue job fre
 concurrency seats and deletes its files, which media alone knows nothing about.
 """
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ingest.jobs import reconcile_overdue_jobs
-from media.cleanup import cleanup_media, sweep_orphan_folders
+from media.cleanup import cleanup_media, sweep_orphans
+from media.services import StorageUnavailable
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--orphans",
             action="store_true",
-            help="also sweep result folders no media row references (walks the whole tree)",
+            help="also delete stored files no media row names (lists the whole storage)",
         )
 
     def handle(self, *args, dry_run, slot, orphans, **options):
@@ -31,9 +32,13 @@ class Command(BaseCommand):
             ended = reconcile_overdue_jobs()
             if ended:
                 self.stdout.write(f"overdue jobs: ended {ended}")
-        self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
-        if orphans:
-            self._print("orphaned", sweep_orphan_folders(dry_run=dry_run))
+        try:
+            self._print("expired", cleanup_media(slot_id=slot, dry_run=dry_run))
+            if orphans:
+                self._print("orphaned", sweep_orphans(dry_run=dry_run))
+        except StorageUnavailable as error:
+            # Rows whose files could not be deleted stay live: the next run retries them.
+            raise CommandError(f"the media storage is unavailable ({error})") from error
 
     def _print(self, what, report):
         verb = "would delete" if report.dry_run else "deleted"
