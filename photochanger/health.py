@@ -1,8 +1,9 @@
 """What GET /healthz checks: the database, the media storage, and each configured provider.
 
 The database and the media storage are required: if either fails the service cannot take an
-upload, so /healthz answers 503. A provider that does not answer its ping only makes the
-answer "degraded": slots on other providers still work. Pings go out at most once per
+upload, so /healthz answers 503. A provider that does not answer its ping, or that fallback
+chains skip for a cooldown after repeated failures (`cooldown_until`), only makes the answer
+"degraded": slots on other providers still work. Pings go out at most once per
 PING_INTERVAL per provider across all workers on the host (the lock lives in the shared
 "health" cache), so frequent health probes never load a provider.
 """
@@ -17,6 +18,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from core.runtime import RuntimeSettings, aload_runtime_settings
+from ingest.models import ProviderState
 from media.services import check_writable
 from providers.registry import DRIVERS, get_driver
 
@@ -78,11 +80,22 @@ def _skipped_providers() -> dict:
 async def _check_providers() -> dict:
     try:
         runtime = await aload_runtime_settings()
+        cooling = await sync_to_async(_cooldowns)()
     except DatabaseError:
         return _skipped_providers()
     names = sorted(DRIVERS)
     results = await asyncio.gather(*(_provider_status(name, runtime) for name in names))
-    return dict(zip(names, results, strict=True))
+    checks = dict(zip(names, results, strict=True))
+    for name, until in cooling.items():
+        if name in checks:  # skipped by every slot's chain until then: the service is degraded
+            checks[name] = {**checks[name], "status": FAIL, "cooldown_until": until}
+    return checks
+
+
+def _cooldowns() -> dict[str, str]:
+    """Providers in a cooldown after repeated failures, with its end (shared by all workers)."""
+    rows = ProviderState.objects.cooling_down().values_list("provider", "cooldown_until")
+    return {provider: until.isoformat() for provider, until in rows}
 
 
 async def _provider_status(name: str, runtime: RuntimeSettings) -> dict:

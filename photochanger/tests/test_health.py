@@ -1,9 +1,12 @@
 import asyncio
+from datetime import timedelta
 
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
 from core.runtime import set_runtime_setting
+from ingest.models import ProviderState
 from media.tests.s3 import free_port
 from photochanger import health
 from providers.base import ProviderDriver
@@ -172,3 +175,15 @@ def test_liveness_touches_neither_database_nor_providers(client, providers):
 def test_health_endpoints_are_not_cached(client, providers):
     assert "no-cache" in client.get("/healthz")["Cache-Control"]
     assert "no-cache" in client.get("/healthz/live")["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_provider_in_a_cooldown_makes_the_service_degraded(client, providers):
+    until = timezone.now() + timedelta(seconds=40)
+    ProviderState.objects.create(provider="local", cooldown_until=until)
+
+    status, body = healthz(client)
+
+    assert status == 200
+    assert body["status"] == "degraded"
+    assert body["checks"]["providers"]["local"]["cooldown_until"] == until.isoformat()
