@@ -211,6 +211,11 @@ GEMINI_MAX_SIDE = env.int("GEMINI_MAX_SIDE", default=2048)
 # at least this long (or as long as the first attempt took) is left of the window.
 GEMINI_RETRY_MIN_SECONDS = env.float("GEMINI_RETRY_MIN_SECONDS", default=15)
 TURBOTEXT_POLL_SECONDS = env.float("TURBOTEXT_POLL_SECONDS", default=2)
+# The local provider's portrait-matting model: empty means the MODNet file installed from
+# requirements-models.txt. Any other file must still have the pinned SHA-256.
+LOCAL_MATTING_MODEL_PATH = env.str("LOCAL_MATTING_MODEL_PATH", default="")
+# CPU threads one matting inference may use (bench/matting.py measured the default).
+LOCAL_MATTING_THREADS = env.int("LOCAL_MATTING_THREADS", default=2)
 # The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
 # the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
 # for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.
