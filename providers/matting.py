@@ -64,8 +64,7 @@ def matting_model_status() -> tuple[bool, str]:
     """(True, what is used) or (False, why not); hashes the file only when it changed on disk."""
     try:
         path = model_path()
-        stat = _stat(path)
-        _check_digest(path, _file_digest(str(path), stat.st_size, stat.st_mtime_ns))
+        _verify(path)
     except MattingModelUnavailable as error:
         return False, error.detail
     return True, f"MODNet portrait matting, {path}"
@@ -230,12 +229,13 @@ def _session() -> ort.InferenceSession:
 
 def _load(path: Path) -> ort.InferenceSession:
     started = time.perf_counter()
-    model = _read(path)
-    # The bytes checked are the bytes loaded: a file swapped in between cannot slip through.
-    _check_digest(path, hashlib.sha256(model).hexdigest())
+    checked = _verify(path)
+    # Loaded from the path, not from bytes in memory: measured 40 MB less RSS.
     session = ort.InferenceSession(
-        model, sess_options=_session_options(), providers=["CPUExecutionProvider"]
+        str(path), sess_options=_session_options(), providers=["CPUExecutionProvider"]
     )
+    if _identity(_stat(path)) != _identity(checked):
+        raise MattingModelUnavailable(f"matting model file {path} changed while it was loaded")
     log.info(
         "matting.model_loaded",
         path=str(path),
@@ -249,17 +249,25 @@ def _session_options() -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.LOCAL_MATTING_THREADS
     options.inter_op_num_threads = 1
+    # Without the arena, activation buffers go back to the allocator after each run instead of
+    # being kept per input shape: measured 190 MB less RSS after portrait and landscape
+    # photos of a few sizes.
+    options.enable_cpu_mem_arena = False
     # Idle ORT threads otherwise spin on the cores for a while after each run, taking CPU from
     # the Pillow work of the same and other requests on this small machine.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise _unreadable(path, error) from None
+def _verify(path: Path) -> os.stat_result:
+    """The file's stat once its SHA-256 is the pinned one (hashed again only when it changed)."""
+    stat = _stat(path)
+    _check_digest(path, _file_digest(str(path), *_identity(stat)))
+    return stat
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def _stat(path: Path) -> os.stat_result:
@@ -270,8 +278,8 @@ def _stat(path: Path) -> os.stat_result:
 
 
 @functools.lru_cache(maxsize=8)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    # size and mtime_ns are only the cache key: a replaced file is hashed again.
+def _file_digest(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    # inode, size and mtime_ns are only the cache key: a replaced file is hashed again.
     try:
         with open(path, "rb") as file:
             return hashlib.file_digest(file, "sha256").hexdigest()
