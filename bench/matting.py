@@ -8,7 +8,8 @@ For each LOCAL_MATTING_THREADS value it starts a fresh process that measures
   - p50/p95 of a whole LocalDriver.process() for 1, 12 and 24 MP booth JPEGs with the default
     studio backdrop as the background template: decode, matte, composite, JPEG encode;
   - the 24 MP split: photo decode, model inference alone, replace_background(), JPEG encode;
-  - two 24 MP jobs at once (the default IMAGE_WORKERS), as wall time per pair.
+  - two 24 MP jobs at once (the default IMAGE_WORKERS), as wall time per pair;
+then, in one process, inference alone with the thread counts taking turns.
 The photos are made once, before the measuring processes start, so they cost those no memory.
 
     DEBUG=1 .venv/bin/python bench/matting.py [--runs 7] [--threads 1,2]
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,11 +50,58 @@ def main() -> None:
             (Path(folder) / f"{label}.jpg").write_bytes(booth_jpeg(size))
         results = {n: child(int(n), folder, args.runs) for n in args.threads.split(",")}
     section = report(results, args.runs, os.getloadavg())
+    section += "\n" + threads_ab([int(n) for n in args.threads.split(",")], args.runs * 2)
     print(section)
     from bench.ingest import write_section
 
     heading = "## Local background replacement (bench/matting.py)"
     write_section(ROOT / "bench" / "RESULTS.md", heading, f"{heading}\n\n{section}")
+
+
+def threads_ab(choices: list[int], runs: int) -> str:
+    """Inference alone, one and two at once, with each thread count in turn within one process:
+    interleaving gives every setting the same share of whatever else the machine is doing."""
+    import django
+
+    django.setup()
+    import numpy as np
+    import onnxruntime as ort
+
+    from providers import matting
+
+    def session(threads: int) -> ort.InferenceSession:
+        options = ort.SessionOptions()  # as providers/matting.py sets them
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.enable_cpu_mem_arena = False
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(matting.model_path()), options)
+
+    sessions = {n: session(n) for n in choices}
+    feed = {"input": np.random.default_rng(1).random((1, 3, 512, 768), dtype=np.float32)}
+    times = {n: {"one": [], "two": []} for n in choices}
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(runs + 1):
+            for n, s in sessions.items():
+                times[n]["one"].append(elapsed_ms(lambda s=s: s.run(None, feed)))
+                two = lambda s=s: list(pool.map(lambda _: s.run(None, feed), range(2)))  # noqa: E731
+                times[n]["two"].append(elapsed_ms(two))
+    lines = [
+        f"Thread counts interleaved in one process, 768×512 inference, {runs} rounds; load "
+        f"average {os.getloadavg()[0]:.1f} at the end.",
+        "",
+        "| threads | one inference p50 ms | two at once, wall p50 ms |",
+        "|---|---|---|",
+    ]
+    for n, t in times.items():
+        one, two = statistics.median(t["one"][1:]), statistics.median(t["two"][1:])
+        lines.append(f"| {n} | {one:.0f} | {two:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def elapsed_ms(function) -> float:
+    started = time.perf_counter()
+    function()
+    return (time.perf_counter() - started) * 1000
 
 
 def child(threads: int, folder: str, runs: int) -> dict:
