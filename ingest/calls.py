@@ -52,11 +52,23 @@ async def template_images(
         )
         if roles is None or link.role in roles
     ]
-    contents = await asyncio.gather(*(asyncio.to_thread(read_file, path) for _, path, _ in links))
+    contents = await asyncio.gather(
+        *(asyncio.to_thread(_read_template, path) for _, path, _ in links)
+    )
     return tuple(
         TemplateImage(data, mime, role=role)
         for (role, _, mime), data in zip(links, contents, strict=True)
+        if data is not None
     )
+
+
+def _read_template(path: str) -> bytes | None:
+    """A template's bytes; None when its file is gone (the slot then lacks that template)."""
+    try:
+        return read_file(path)
+    except FileNotFoundError:
+        log.error("ingest.template_missing", path=path)
+        return None
 
 
 async def call_provider(driver: ProviderDriver, provider_job: ProviderJob) -> ProviderResult:

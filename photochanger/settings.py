@@ -289,6 +289,11 @@ LAST_RESORT_SECONDS = env.float("LAST_RESORT_SECONDS", default=2)
 # Result links a provider answers are downloaded only from its own API host (TURBOTEXT_BASE_URL)
 # or from these host names, and only when they resolve to public addresses.
 PROVIDER_RESULT_HOSTS = env.list("PROVIDER_RESULT_HOSTS", default=[])
+# The local provider's portrait-matting model: empty means the MODNet file installed from
+# requirements-models.txt. Any other file must still have the pinned SHA-256.
+LOCAL_MATTING_MODEL_PATH = env.str("LOCAL_MATTING_MODEL_PATH", default="")
+# CPU threads one matting inference may use (bench/matting.py measured the default).
+LOCAL_MATTING_THREADS = env.int("LOCAL_MATTING_THREADS", default=2)
 # The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
 # the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
 # for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.

@@ -133,6 +133,14 @@ class ProviderDriver(ABC):
     async def process(self, job: ProviderJob) -> ProviderResult:
         """Return the edited image or raise ProviderError; may be cancelled at any await."""
 
+    def problems(self, operation: str) -> list[str]:
+        """Why `operation` cannot run on this machine now, for staff (Russian); [] when it can.
+
+        For what the driver itself knows, such as a local model file that is missing; keys,
+        prompts and templates are checked from the class attributes by slots.readiness.
+        """
+        return []
+
     async def ping(self, *, api_key: str) -> bool:
         """A light check that the provider answers and takes the key (for /healthz).
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.runtime import RuntimeSettings
-from providers.registry import DRIVERS
+from providers.registry import DRIVERS, get_driver
 from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
 
@@ -68,6 +68,9 @@ def _link(link: ProviderConfig, config: RuntimeSettings, present: set[str]) -> L
         problems.append(_("%(provider)s: нет операции «%(op)s»") % _names(label, link.operation))
     elif operation.template_roles and not present & set(operation.template_roles):
         problems.append(_missing_template(label, operation.template_roles))
+    problems += [
+        f"{label}: {problem}" for problem in get_driver(link.provider).problems(link.operation)
+    ]
     if driver.needs_public_urls and not settings.PUBLIC_MEDIA_BASE_URL:
         problems.append(_("%s: не задан публичный адрес сервера (PUBLIC_BASE_URL)") % label)
     return LinkReadiness(link.provider, link.operation, tuple(problems))

@@ -23,7 +23,7 @@ from media.output import check_overlay
 from media.services import delete_media
 from media.uploads import store_clean_image
 from providers.registry import DRIVERS
-from slots.models import Slot, SlotTemplateMedia, new_gallery_token
+from slots.models import Slot, SlotTemplateMedia, new_gallery_token, slot_ids
 
 # The journal's name for the slot's list of template images.
 TEMPLATES = "template_media"
@@ -246,3 +246,19 @@ def _relink_templates(slot: Slot, links: list[TemplateLink]) -> None:
     )
     if dropped:
         transaction.on_commit(partial(delete_media, dropped))
+
+
+def offer_first_slot(*, provider: str, operation: str, background: bytes) -> Slot | None:
+    """First run: slot-001, untouched since it was created, gets `background` and `operation`.
+
+    So a fresh install does the product's real job at once (a person on a studio backdrop).
+    A slot staff have changed, or one with templates, is left alone: safe on every start.
+    """
+    slot = Slot.objects.filter(pk=slot_ids()[0], version=1).first()
+    if slot is None or slot.template_media.exists():
+        return None
+    add_template_media(
+        slot=slot, data=background, role=SlotTemplateMedia.Role.BACKGROUND, user=None
+    )
+    changes = {"provider": provider, "operation": operation, "settings_json": {}}
+    return update_slot(slot=slot, expected_version=None, changes=changes, user=None)

@@ -5,13 +5,15 @@ import io
 import time
 
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
 from ingest.models import JobHistory, ProviderState
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form, stored_files
+from media.tests.factories import MediaObjectFactory
 from providers.base import ProviderError
-from slots.models import Slot
+from slots.models import Slot, SlotTemplateMedia
 
 pytestmark = pytest.mark.django_db
 URL = "/api/ingest/slot-001"
@@ -198,3 +200,19 @@ def test_fallbacks_are_counted_in_the_metrics(client, ingest_password, providers
 
     body = client.get("/metrics").content.decode()
     assert 'photochanger_fallbacks_total{kind="provider",slot="slot-001"}' in body
+
+
+def test_a_template_whose_file_vanished_makes_its_operation_unconfigured_not_a_500(
+    client, ingest_password, settings
+):
+    media = MediaObjectFactory()
+    SlotTemplateMedia.objects.create(slot_id="slot-001", media=media, role="background")
+    Slot.objects.filter(pk="slot-001").update(operation="replace_background", settings_json={})
+    default_storage.delete(media.path)
+
+    response = client.post(URL, shot_form(jpeg_bytes()))
+
+    assert (response.status_code, response.json()["failure_reason"]) == (
+        503,
+        "provider_unconfigured",
+    )

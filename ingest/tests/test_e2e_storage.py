@@ -116,10 +116,10 @@ def test_a_server_rides_out_a_bucket_outage_without_a_restart(tmp_path):
     storage = StorageUnderTest("s3", tmp_path / "media", s3.endpoint, new_bucket(s3.endpoint))
     try:
         with running_server(tmp_path, setup="", env=storage.env()) as server:
-            assert upload(server, "slot-001", jpeg_bytes(color=(1, 1, 1))).status_code == 200
+            assert upload(server, "slot-003", jpeg_bytes(color=(1, 1, 1))).status_code == 200
 
             s3.stop()
-            failed = upload(server, "slot-001", jpeg_bytes(color=(2, 2, 2)))
+            failed = upload(server, "slot-003", jpeg_bytes(color=(2, 2, 2)))
             assert failed.status_code == 503
             assert failed.json()["failure_reason"] == "storage_unavailable"
             job = httpx.get(f"{server['base']}/api/jobs/{failed.json()['job_id']}").json()
@@ -130,7 +130,7 @@ def test_a_server_rides_out_a_bucket_outage_without_a_restart(tmp_path):
 
             s3.start()  # a fresh server: its bucket comes back empty
             s3_client(s3.endpoint).create_bucket(Bucket=storage.bucket)
-            assert upload(server, "slot-001", jpeg_bytes(color=(3, 3, 3))).status_code == 200
+            assert upload(server, "slot-003", jpeg_bytes(color=(3, 3, 3))).status_code == 200
             assert httpx.get(f"{server['base']}/healthz", timeout=30).status_code == 200
             assert len(storage.names()) == 2  # the new result; the failed job wrote nothing
     finally:

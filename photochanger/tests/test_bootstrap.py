@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from core.runtime import load_runtime_settings
 from photochanger.checks import check_ingest_password
+from slots.models import Slot
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,23 @@ def test_serve_refuses_to_start_with_a_bad_ingest_password(tmp_path):
     assert started.returncode != 0
     assert "photochanger.E001" in started.stderr
     assert "INGEST_PASSWORD is not usable" in started.stderr
+
+
+def test_the_first_run_sets_slot_001_to_replace_backgrounds_with_the_studio_backdrop(settings):
+    settings.INGEST_PASSWORD = "booth-secret-2"
+    call_command("bootstrap", stdout=StringIO())
+    call_command("bootstrap", stdout=StringIO())  # every start: nothing more happens
+
+    slot = Slot.objects.get(pk="slot-001")
+    assert (slot.provider, slot.operation) == ("local", "replace_background")
+    assert list(slot.template_media.values_list("role", flat=True)) == ["background"]
+
+
+def test_the_first_run_leaves_a_slot_staff_already_changed(settings):
+    settings.INGEST_PASSWORD = "booth-secret-2"
+    Slot.objects.filter(pk="slot-001").update(version=2, operation="passthrough")
+
+    call_command("bootstrap", stdout=StringIO())
+
+    slot = Slot.objects.get(pk="slot-001")
+    assert slot.operation == "passthrough" and not slot.template_media.exists()

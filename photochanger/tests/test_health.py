@@ -9,7 +9,9 @@ from core.runtime import set_runtime_setting
 from ingest.models import ProviderState
 from media.tests.s3 import free_port
 from photochanger import health
+from photochanger.checks import check_matting_model
 from providers.base import ProviderDriver
+from providers.registry import get_driver
 
 
 class FakeDriver(ProviderDriver):
@@ -187,3 +189,18 @@ def test_a_provider_in_a_cooldown_makes_the_service_degraded(client, providers):
     assert status == 200
     assert body["status"] == "degraded"
     assert body["checks"]["providers"]["local"]["cooldown_until"] == until.isoformat()
+
+
+@pytest.mark.django_db
+def test_a_tampered_matting_model_is_a_warning_at_start_and_a_failing_local_provider(
+    settings, tmp_path
+):
+    fake = tmp_path / "modnet.onnx"
+    fake.write_bytes(b"not the pinned model")
+    settings.LOCAL_MATTING_MODEL_PATH = str(fake)
+
+    warnings = check_matting_model(None)
+
+    assert [w.id for w in warnings] == ["photochanger.W002"]
+    assert "SHA-256" in warnings[0].msg or "hash" in warnings[0].msg.lower()
+    assert asyncio.run(get_driver("local").ping(api_key="")) is False

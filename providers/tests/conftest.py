@@ -1,6 +1,8 @@
 import asyncio
 
 import pytest
+from PIL import Image
+from skimage import data
 
 from providers.http import close_client
 from providers.tests.fakes import FakeGemini, FakeMediaHost, FakeTurbotext
@@ -41,3 +43,11 @@ def fake_turbotext(settings):
 def media_host():
     with FakeMediaHost() as host:
         yield host
+
+
+@pytest.fixture(scope="session")
+def portrait() -> Image.Image:
+    """A real studio portrait (NASA's Eileen Collins, 512×512, shipped with scikit-image): the
+    person in front of a plain grey backdrop, a flag on the left and a shuttle model on the
+    right."""
+    return Image.fromarray(data.astronaut())

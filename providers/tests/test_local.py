@@ -1,11 +1,18 @@
 import io
 
+import jsonschema
 import pytest
 from asgiref.sync import async_to_sync
 from PIL import Image
 
-from providers.base import ImageInput, ProviderJob, TemplateImage
-from providers.local import LocalDriver
+from providers.base import (
+    PROVIDER_UNCONFIGURED,
+    ImageInput,
+    ProviderError,
+    ProviderJob,
+    TemplateImage,
+)
+from providers.local import DEFAULT_BACKDROP, LocalDriver
 
 
 def photo(mime="image/jpeg") -> ImageInput:
@@ -37,17 +44,6 @@ def test_each_filter_changes_the_photo(name):
     assert image.convert("RGB").getpixel((100, 75)) != (40, 120, 200)
 
 
-def test_frame_composites_the_overlay_template():
-    overlay = Image.new("RGBA", (50, 50), (0, 0, 0, 0))
-    overlay.paste((255, 0, 0, 255), (0, 0, 50, 5))  # a red band on top
-    out = io.BytesIO()
-    overlay.save(out, "PNG")
-    template = TemplateImage(out.getvalue(), "image/png", role="overlay")
-    _, image = run("frame", templates=(template,))
-    r, g, _ = image.convert("RGB").getpixel((100, 2))
-    assert r > 200 and g < 60
-
-
 def test_frame_without_template_draws_a_border():
     _, image = run("frame", {"border_color": "#ff0000", "border_percent": 10})
     r, _, b = image.convert("RGB").getpixel((2, 75))
@@ -60,3 +56,68 @@ def test_passthrough_returns_the_input_and_png_stays_png():
     assert result.data == source.data
     result, _ = run("filter", {"filter": "mono"}, source=source)
     assert result.mime == "image/png"
+
+
+def encoded(image: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def background(colour=(30, 200, 70)) -> TemplateImage:
+    image = Image.new("RGB", (300, 200), colour)
+    return TemplateImage(encoded(image, "PNG"), "image/png", role="background")
+
+
+def test_replace_background_puts_the_person_on_the_background_template(portrait):
+    source = ImageInput(encoded(portrait, "JPEG"), "image/jpeg")
+    style = TemplateImage(encoded(Image.new("RGB", (64, 64), "red"), "PNG"), "image/png")
+
+    result, image = run(
+        "replace_background", {"harmonise": 0}, templates=(style, background()), source=source
+    )
+
+    assert result.mime == "image/jpeg"
+    assert image.size == portrait.size
+    r, g, b = image.convert("RGB").getpixel((120, 40))  # the grey backdrop, now green
+    assert g > 180 and r < 60 and b < 100
+    face = image.convert("RGB").getpixel((222, 130))
+    assert all(abs(a - b) < 16 for a, b in zip(face, portrait.getpixel((222, 130)), strict=True))
+
+
+def test_replace_background_without_a_background_template_is_unconfigured():
+    overlay = TemplateImage(
+        encoded(Image.new("RGBA", (50, 50)), "PNG"), "image/png", role="overlay"
+    )
+
+    with pytest.raises(ProviderError) as failure:
+        run("replace_background", templates=(overlay,))
+
+    assert failure.value.code == PROVIDER_UNCONFIGURED
+    assert "background template" in failure.value.detail
+
+
+def test_replace_background_with_a_tampered_model_is_unconfigured(settings, tmp_path):
+    tampered = tmp_path / "modnet.onnx"
+    tampered.write_bytes(b"not the pinned model")
+    settings.LOCAL_MATTING_MODEL_PATH = str(tampered)
+
+    with pytest.raises(ProviderError) as failure:
+        run("replace_background", templates=(background(),))
+
+    assert failure.value.code == PROVIDER_UNCONFIGURED
+    assert "SHA-256" in failure.value.detail
+
+
+def test_settings_schema_takes_harmonise_between_0_and_1():
+    schema = LocalDriver.settings_schema
+    jsonschema.validate({"harmonise": 0.5}, schema)
+    for wrong in ({"harmonise": 1.5}, {"harmonise": "strong"}, {"blend": 1}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, schema)
+
+
+def test_default_backdrop_is_a_studio_sized_jpeg():
+    with Image.open(DEFAULT_BACKDROP) as backdrop:
+        assert backdrop.format == "JPEG" and backdrop.size == (3000, 2000)
+    assert DEFAULT_BACKDROP.stat().st_size <= 400_000

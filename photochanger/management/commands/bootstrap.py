@@ -1,4 +1,5 @@
-"""First-run set-up, safe to run on every start: a staff user and an ingest password.
+"""First-run set-up, safe to run on every start: a staff user, the ingest password, and slot-001
+replacing backgrounds with the built-in studio backdrop (while nobody has changed that slot).
 
 Values come from ADMIN_USERNAME / ADMIN_PASSWORD / INGEST_PASSWORD when set (reproducible
 deploys); otherwise they are generated and printed once, on the run that creates them.
@@ -13,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.runtime import load_runtime_settings
 from ingest.passwords import set_ingest_password
+from providers.local import DEFAULT_BACKDROP, LocalDriver
+from slots import services
 
 
 class Command(BaseCommand):
@@ -21,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self._ensure_staff_user()
         self._ensure_ingest_password()
+        self._offer_first_slot()
 
     def _ensure_staff_user(self) -> None:
         User = get_user_model()
@@ -45,3 +49,12 @@ class Command(BaseCommand):
             ) from error
         shown = password if not settings.INGEST_PASSWORD else "(from INGEST_PASSWORD)"
         self.stdout.write(f"Set the ingest password (DSLR Remote Pro 'password' field): {shown}")
+
+    def _offer_first_slot(self) -> None:
+        slot = services.offer_first_slot(
+            provider=LocalDriver.name,
+            operation="replace_background",
+            background=DEFAULT_BACKDROP.read_bytes(),
+        )
+        if slot is not None:
+            self.stdout.write(f"{slot.pk} replaces the background with the studio backdrop")
