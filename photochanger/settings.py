@@ -292,8 +292,9 @@ PROVIDER_RESULT_HOSTS = env.list("PROVIDER_RESULT_HOSTS", default=[])
 # The local provider's portrait-matting model: empty means the MODNet file installed from
 # requirements-models.txt. Any other file must still have the pinned SHA-256.
 LOCAL_MATTING_MODEL_PATH = env.str("LOCAL_MATTING_MODEL_PATH", default="")
-# CPU threads one matting inference may use (bench/matting.py measured the default).
-LOCAL_MATTING_THREADS = env.int("LOCAL_MATTING_THREADS", default=2)
+# CPU threads one matting inference may use. One: two photos at once already fill two cores,
+# and a second thread only pays off on an otherwise idle machine (bench/RESULTS.md).
+LOCAL_MATTING_THREADS = env.int("LOCAL_MATTING_THREADS", default=1)
 # The shared provider HTTP client (providers/http.py). Keep the connection limit above the sum of
 # the per-provider concurrency limits: httpcore leaks a pool slot whenever a request that waits
 # for a connection is cancelled (encode/httpcore#1093), so requests must never have to wait.
