@@ -127,14 +127,26 @@ def normalise_upload(data: bytes) -> EncodedImage:
     mime = sniff_mime(data)
     if mime == JPEG:
         header = _open(data, mime)
-        if header.getexif().get(_ORIENTATION, 1) == 1:
-            header.draft("RGB", (header.width // 8, header.height // 8))
+        if _orientation(header) == 1:
+            width, height = header.size
+            # At least 1 px: Pillow divides by the requested size (a 7 px side would ask for 0).
+            header.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             _load(header)
             stripped = strip_jpeg_metadata(data)
             if stripped is not None:
-                return EncodedImage(stripped, JPEG, header.width, header.height)
+                return EncodedImage(stripped, JPEG, width, height)
     image, mime = decode(data)
-    return encode(ImageOps.exif_transpose(image), mime)
+    try:
+        return encode(ImageOps.exif_transpose(image), mime)
+    except _DECODE_ERRORS as error:  # malformed EXIF, or a pixel layout that cannot be re-encoded
+        raise InvalidImage(f"image cannot be made safe: {error}") from error
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return image.getexif().get(_ORIENTATION, 1)
+    except _DECODE_ERRORS as error:
+        raise InvalidImage(f"image metadata does not parse: {error}") from error
 
 
 def render_result(data: bytes, output_mime: str, *, trusted: bool = False) -> RenderedResult:

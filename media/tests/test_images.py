@@ -81,3 +81,48 @@ def test_trusted_result_in_the_output_format_is_served_as_is():
     rendered = images.render_result(data, images.JPEG, trusted=True)
     assert rendered.payload.data is data
     assert max(Image.open(io.BytesIO(rendered.preview.data)).size) <= images.PREVIEW_SIDE
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 7), (1, 10_000), (10_000, 1), (9, 3)])
+def test_jpegs_with_a_side_under_eight_pixels_are_accepted_at_their_size(size):
+    clean = images.normalise_upload(jpeg(size=size))
+
+    assert (clean.mime, clean.width, clean.height) == (images.JPEG, *size)
+
+
+def test_fast_path_reports_the_full_size_not_the_reduced_validation_decode():
+    clean = images.normalise_upload(jpeg(size=(640, 480)))
+    assert (clean.width, clean.height) == (640, 480)
+
+
+def _saved(image: Image.Image, form: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, form, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _saved(Image.new("CMYK", (2, 2)), "JPEG"),
+        _saved(Image.new("P", (30, 30)), "PNG", transparency=0),
+        _saved(Image.new("1", (30, 30)), "PNG"),
+        _saved(Image.new("I;16", (30, 30)), "PNG"),
+        _saved(Image.new("LA", (1, 10_000)), "PNG"),
+    ],
+    ids=["cmyk-jpeg", "palette-png", "1-bit-png", "16-bit-png", "tall-grey-alpha-png"],
+)
+def test_unusual_pixel_layouts_come_out_as_clean_images(data):
+    clean = images.normalise_upload(data)
+    assert Image.open(io.BytesIO(clean.data)).size == Image.open(io.BytesIO(data)).size
+
+
+@pytest.mark.parametrize("form", ["PNG", "WEBP"])
+def test_animations_keep_their_first_frame_only(form):
+    frames = [Image.new("RGB", (40, 30), (i * 80, 0, 0)) for i in range(3)]
+    animation = _saved(frames[0], form, save_all=True, append_images=frames[1:])
+
+    clean = Image.open(io.BytesIO(images.normalise_upload(animation).data))
+
+    assert getattr(clean, "n_frames", 1) == 1
+    assert clean.convert("RGB").getpixel((0, 0)) == (0, 0, 0)
