@@ -1,8 +1,8 @@
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import connection, models
-from django.db.models import Q
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +89,13 @@ class JobHistory(models.Model):
                 fields=["slot", "slot_version", "input_sha256"],
                 condition=Q(status="processing") & ~Q(input_sha256=""),
                 name="job_single_flight",
+            ),
+            # An Idempotency-Key names one job per slot: concurrent first uses of a key insert
+            # one row. A failed or timed-out job leaves the index, so a retry may run again.
+            models.UniqueConstraint(
+                fields=["slot", "idempotency_key"],
+                condition=Q(status__in=["processing", "done"]) & ~Q(idempotency_key=""),
+                name="job_idempotency_key_unique",
             ),
         ]
 
@@ -184,3 +191,45 @@ class ConcurrencyLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}#{self.seat}"
+
+
+class WrongPasswordQuerySet(models.QuerySet):
+    # Old minutes are dropped as new ones are written: staff look at hours and days.
+    RETENTION = timedelta(days=30)
+
+    def record(self, *, slot_id: str, at: datetime | None = None) -> None:
+        """Count one wrong ingest password for `slot_id` in its minute, safely across workers."""
+        minute = (at or timezone.now()).replace(second=0, microsecond=0)
+        same_minute = self.filter(slot_id=slot_id, minute=minute)
+        if same_minute.update(count=F("count") + 1):
+            return
+        try:
+            with transaction.atomic():
+                self.create(slot_id=slot_id, minute=minute, count=1)
+        except IntegrityError:  # another worker created the row between the two statements
+            same_minute.update(count=F("count") + 1)
+        else:
+            self.filter(minute__lt=minute - self.RETENTION).delete()
+
+
+class WrongPasswordCount(models.Model):
+    """Wrong ingest passwords sent to a slot within one minute (they create no job)."""
+
+    slot = models.ForeignKey(
+        Slot, verbose_name=_("слот"), on_delete=models.CASCADE, related_name="+"
+    )
+    minute = models.DateTimeField(_("минута"))
+    count = models.PositiveIntegerField(_("неверных паролей"), default=0)
+
+    objects = WrongPasswordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("неверный пароль загрузки")
+        verbose_name_plural = _("неверные пароли загрузки")
+        constraints = [
+            models.UniqueConstraint(fields=["slot", "minute"], name="wrong_password_minute_unique")
+        ]
+        indexes = [models.Index(fields=["minute"], name="wrong_password_minute_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.slot_id} · {self.minute:%Y-%m-%d %H:%M} · {self.count}"

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from ingest import passwords
 from ingest.passwords import set_ingest_password
 from providers.base import ProviderDriver, ProviderJob, ProviderResult
 
@@ -89,3 +90,11 @@ def fake_provider(monkeypatch):
     driver = FakeDriver()
     monkeypatch.setattr("ingest.calls.get_driver", lambda name: driver)
     return driver
+
+
+@pytest.fixture(autouse=True)
+def _fresh_password_checks():
+    """Each test starts without remembered verdicts or failures (they live in the process)."""
+    passwords.forget_verdicts()
+    yield
+    passwords.forget_verdicts()

@@ -83,6 +83,8 @@ def test_chunked_upload_without_length_is_cut_off_at_the_limit(server):
         "/ingest/slot-001",
         {"Content-Type": "multipart/form-data; boundary=x", "Transfer-Encoding": "chunked"},
     )
+    file_part = b'--x\r\nContent-Disposition: form-data; name="fileToUpload"; filename="a"\r\n\r\n'
+    booth.sock.sendall(b"%x\r\n" % len(file_part) + file_part + b"\r\n")
     chunk = os.urandom(1024 * 1024)
     status = None
     try:
