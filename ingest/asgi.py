@@ -115,7 +115,9 @@ class BodyLimitMiddleware:
         except IngestError as error:
             if ingest or error.reason == "payload_too_large":
                 return await _refuse(scope, send, error, context)
-            form = error  # a staff test run: the view answers, after checking who sent it
+            # A staff test run: the view answers, after checking who sent it.
+            scope = {**_without_body(scope), UPLOAD_SCOPE_KEY: error}
+            return await self.app(scope, _replay([_EMPTY_BODY], _never), _closing(send))
         if form is None:
             return None  # the client went away: nobody to answer
         scope = {**_without_body(scope), UPLOAD_SCOPE_KEY: form}
@@ -282,6 +284,18 @@ def _without_body(scope) -> dict:
         if key not in (b"content-length", b"transfer-encoding")
     ]
     return {**scope, "headers": [*headers, (b"content-length", b"0")]}
+
+
+def _closing(send):
+    """`send`, asking the client to drop the connection: part of its body may be left unread."""
+
+    async def closing_send(message):
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message["headers"] if k.lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing_send
 
 
 def _replay(messages: list[dict], receive):

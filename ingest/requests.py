@@ -4,7 +4,6 @@ The ASGI layer needs both before it reads the body (the slot's upload limit, the
 password) and leaves them in the request's scope, so the view does not ask the database again.
 """
 
-import re
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
@@ -13,14 +12,11 @@ from django.http import HttpRequest
 from core.runtime import RuntimeSettings, load_runtime_settings
 from ingest.errors import IngestError
 from media.images import MB
-from slots.models import Slot
+from slots.models import Slot, could_be_slot_id
 
 SLOT_SCOPE_KEY = "photochanger.slot"
 # Room for the multipart envelope and the booth's text fields around the file.
 ENVELOPE_BYTES = 1 * MB
-# Slot ids are short ASCII names. Anything else (NUL and control characters, slashes, very long
-# ids) is unknown without a query: PostgreSQL refuses a NUL in a query with an error, not a miss.
-_SLOT_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
 @dataclass(frozen=True)
@@ -30,7 +26,7 @@ class UploadContext:
 
 
 def load_upload_context(slot_id: str) -> UploadContext:
-    slot = Slot.objects.filter(pk=slot_id).first() if _SLOT_ID.fullmatch(slot_id) else None
+    slot = Slot.objects.filter(pk=slot_id).first() if could_be_slot_id(slot_id) else None
     return UploadContext(slot, load_runtime_settings())
 
 
