@@ -6,8 +6,14 @@ from PIL import Image
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.runtime import set_runtime_setting
-from ingest.tests.conftest import BOUNDARY, MULTIPART, asgi_request, form_part, jpeg_bytes
-from ingest.tests.conftest import stored_files
+from ingest.tests.conftest import (
+    BOUNDARY,
+    MULTIPART,
+    asgi_request,
+    form_part,
+    jpeg_bytes,
+    stored_files,
+)
 from ingest.tests.test_hostile import animation, png_16bit_rgb, png_bomb, saved
 from media.models import MediaObject
 
