@@ -122,7 +122,17 @@ class LeaseQuerySet(models.QuerySet):
         (a crashed worker never releases). SKIP LOCKED lets concurrent claimers pass each other
         on PostgreSQL; SQLite serialises writers, so the same statement is atomic there too.
         """
-        self._ensure_seats(scope, limit)
+        # Seats are rows that stay once created: only a claim that finds none free checks
+        # whether the limit has seats it never had (a raised limit, a new scope).
+        if self._take_free_seat(scope, limit, job_id, expires_at):
+            return True
+        return self._ensure_seats(scope, limit) and self._take_free_seat(
+            scope, limit, job_id, expires_at
+        )
+
+    def _take_free_seat(
+        self, scope: str, limit: int, job_id: uuid.UUID, expires_at: datetime
+    ) -> bool:
         table = connection.ops.quote_name(ConcurrencyLease._meta.db_table)
         lock = (
             " FOR UPDATE SKIP LOCKED"
@@ -149,13 +159,15 @@ class LeaseQuerySet(models.QuerySet):
             cursor.execute(sql, params)
             return cursor.rowcount == 1
 
-    def _ensure_seats(self, scope: str, limit: int) -> None:
+    def _ensure_seats(self, scope: str, limit: int) -> bool:
+        """Create the seats `scope` lacks up to `limit`; whether there were any to create."""
         if self.filter(scope=scope, seat=limit - 1).exists():
-            return
+            return False
         self.bulk_create(
             [ConcurrencyLease(scope=scope, seat=seat) for seat in range(limit)],
             ignore_conflicts=True,
         )
+        return True
 
     def release(self, job_id: uuid.UUID) -> int:
         return self.filter(job_id=job_id).update(job_id=None, expires_at=None)

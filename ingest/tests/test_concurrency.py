@@ -11,11 +11,13 @@ from django.db import connection
 from django.test import AsyncClient
 from django.utils import timezone
 
-from core.runtime import set_runtime_setting
+from core.runtime import load_runtime_settings, set_runtime_setting
 from ingest.errors import IngestError
 from ingest.jobs import claim_job
+from ingest.limits import claim_seats
 from ingest.models import ConcurrencyLease, JobHistory
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
+from ingest.tests.factories import JobFactory
 from slots.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -147,3 +149,15 @@ def test_racing_first_uses_of_a_key_with_the_same_photo_follow_one_job():
     followers = [o.earlier for o in outcomes if o.earlier is not None]
     assert len(started) == 1 and len(followers) == 19
     assert {job.pk for job in followers} == {started[0].pk}
+
+
+def test_a_job_refused_by_its_providers_limit_keeps_no_slot_seat():
+    set_runtime_setting(key="per_provider_concurrency", value={"local": 1})
+    busy, job = JobFactory(), JobFactory()
+    async_to_sync(claim_seats)(busy, load_runtime_settings())
+
+    with pytest.raises(IngestError) as refused:
+        async_to_sync(claim_seats)(job, load_runtime_settings())
+
+    assert refused.value.reason == "provider_busy"
+    assert not ConcurrencyLease.objects.filter(job_id=job.job_id).exists()
