@@ -35,6 +35,7 @@ from core.errors import error_body
 from core.runtime import load_runtime_settings
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
+from ingest.memory import TRIM_AFTER_BYTES, UploadMemory
 from ingest.passwords import authenticate_ingest
 from ingest.requests import (
     ENVELOPE_BYTES,
@@ -87,15 +88,16 @@ def _spool(chunks: list[bytes]) -> tempfile.SpooledTemporaryFile:
 class BodyLimitMiddleware:
     def __init__(self, app):
         self.app = app
+        self._memory = UploadMemory()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if scope["method"] == "POST":
             if match := _INGEST_PATH.match(scope["path"]):
-                return await self._upload(scope, receive, send, match["slot_id"], ingest=True)
+                return await self._measured(scope, receive, send, match["slot_id"], ingest=True)
             if match := _TEST_RUN_PATH.match(scope["path"]):
-                return await self._upload(scope, receive, send, match["slot_id"], ingest=False)
+                return await self._measured(scope, receive, send, match["slot_id"], ingest=False)
         limit = await _body_limit(scope["path"])
         try:
             messages = await _read_body(scope, receive, limit)
@@ -103,12 +105,20 @@ class BodyLimitMiddleware:
             return await _refuse(scope, send, refused.error)
         return await self.app(scope, _replay(messages, receive), send)
 
+    async def _measured(self, scope, receive, send, slot_id: str, *, ingest: bool):
+        self._memory.started()
+        try:
+            return await self._upload(scope, receive, send, slot_id, ingest=ingest)
+        finally:
+            self._memory.ended(_content_length(scope) or TRIM_AFTER_BYTES)
+
     async def _upload(self, scope, receive, send, slot_id: str, *, ingest: bool):
         context = await sync_to_async(_load_context)(slot_id)
         scope = {**scope, SLOT_SCOPE_KEY: context}
         if context.slot is None or not context.slot.is_active:
-            # The view answers 404 without the body.
-            return await self.app(_without_body(scope), _replay([_EMPTY_BODY], _never), send)
+            # The view answers 404 without the body (nor a `100 Continue` for it).
+            no_body = _replay([_EMPTY_BODY], _never)
+            return await self.app(_without_body(scope), no_body, _closing(send))
         try:
             form = await _read_upload(scope, receive, context, ingest=ingest)
         except _Refused as refused:  # the body is left unread: answered here, connection closed

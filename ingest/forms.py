@@ -4,7 +4,8 @@ The ASGI layer (`ingest.asgi`) feeds the body here chunk by chunk, so a form is 
 from bytes already in memory: no spooled copy, no temporary file, no second parse by Django.
 A booth sends its text fields before the photo, so the ingest password can be checked before
 the photo is read. The photo's SHA-256, and the digest its `hash` field names, are computed in
-the same pass in a worker thread while the body arrives; the pipeline reuses them.
+the same pass in worker threads while the body arrives, and so is the validation decode of a
+JPEG (media.images.JpegCheck): the pipeline reuses the digests and the validated photo.
 
 The part named by `file_field` is the file whatever its filename says (a booth on a Russian
 Windows sends cp1251 bytes there; RFC 5987 clients send only `filename*=`): filenames are never
@@ -13,7 +14,9 @@ used. Text fields are UTF-8, or else cp1251, the ANSI code page of the booths' W
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,17 +26,19 @@ from django.http import HttpRequest
 
 from ingest.errors import IngestError
 from ingest.models import JobHistory
+from media.images import EncodedImage, JpegCheck, normalise_checked_jpeg
 
 # Where the ASGI layer leaves the form it read (the scope is shared with Django's request).
 UPLOAD_SCOPE_KEY = "photochanger.upload"
 # As many parts as Django's own form parsing takes (DATA_UPLOAD_MAX_NUMBER_FIELDS).
 MAX_PARTS = 200
 MAX_FIELD_BYTES = 64 * 1024
-# Hashing is handed to the worker thread in batches: one hand-over per MB, not per chunk.
-_HASH_BATCH_BYTES = 1024 * 1024
+# The photo's chunks are hashed and decoded in batches: a hand-over per batch, not per chunk.
+_BATCH_BYTES = 256 * 1024
 _HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
-# One thread hashes every upload's batches in arrival order (hashlib releases the GIL).
-_hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-digest")
+# Two threads (hashlib and libjpeg release the GIL) work through the uploads' batches, each
+# upload's batches in order.
+_workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload-check")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class UploadForm:
     fields: dict[str, str]
     file_data: bytes = field(repr=False)
     digests: FileDigests
+    # The photo made safe (as media.images.normalise_upload would), when the JPEG it is could be
+    # validated while it arrived; None leaves that work to the pipeline.
+    photo: EncodedImage | None = field(default=None, repr=False)
     # Set by the ASGI layer once the ingest password in `fields` was accepted.
     authenticated: bool = False
 
@@ -81,6 +89,10 @@ class UploadForm:
         """The file's bytes, handed over once: the form stops holding them (one copy in memory)."""
         data, self.file_data = self.file_data, b""
         return data
+
+    def take_photo(self) -> EncodedImage | None:
+        photo, self.photo = self.photo, None
+        return photo
 
 
 class FormReader:
@@ -139,8 +151,13 @@ class FormReader:
             self.discard()
             raise IngestError("missing_field", f"missing or empty: {', '.join(missing)}")
         chunks, self._file = self._file or [], None
-        data, digests = await self._digest.finish(chunks, self.fields.get("hash"))
-        return UploadForm(fields=self.fields, file_data=data, digests=digests)
+        received = await self._digest.finish(chunks, self.fields.get("hash"))
+        return UploadForm(
+            fields=self.fields,
+            file_data=received.data,
+            digests=received.digests,
+            photo=received.photo,
+        )
 
     def discard(self) -> None:
         """Drop what was read of the file (a refused upload holds no memory)."""
@@ -190,13 +207,14 @@ def decode_text(raw: bytes) -> str:
 
 
 class _StreamDigest:
-    """SHA-256 and the booth's algorithm over the file's chunks, hashed off the event loop."""
+    """The photo's digests and its validation decode, worked out in batches as it arrives."""
 
     def __init__(self) -> None:
         self._hashers: dict[str, hashlib._Hash] = {}
+        self._check = JpegCheck()
+        self._lane = _Lane()
         self._batch: list[bytes] = []
         self._batch_bytes = 0
-        self._last: Future | None = None
 
     def start(self, claimed: str | None) -> None:
         names = {"sha256", _algorithm(claimed) or "sha256"}
@@ -205,37 +223,79 @@ class _StreamDigest:
     def feed(self, data: bytes) -> None:
         self._batch.append(data)
         self._batch_bytes += len(data)
-        if self._batch_bytes >= _HASH_BATCH_BYTES:
-            self._last = _hasher.submit(_update, self._hashers, self._batch)
+        if self._batch_bytes >= _BATCH_BYTES:
+            self._lane.submit(_update, self._hashers, self._check, self._batch)
             self._batch, self._batch_bytes = [], 0
 
-    async def finish(self, chunks: list[bytes], claimed: str | None) -> tuple[bytes, FileDigests]:
-        # Batches run in order on one thread: this last one ends after all the others.
+    async def finish(self, chunks: list[bytes], claimed: str | None) -> "_Received":
         batch, self._batch = self._batch, []
-        done = _hasher.submit(_complete, self._hashers, batch, chunks, claimed)
+        done = self._lane.submit(_complete, self._hashers, self._check, batch, chunks, claimed)
         return await asyncio.wrap_future(done)
 
     def cancel(self) -> None:
-        self._batch, self._hashers = [], {}
+        self._batch, self._hashers, self._check = [], {}, JpegCheck()
 
 
-def _update(hashers: Mapping[str, "hashlib._Hash"], batch: list[bytes]) -> None:
+class _Lane:
+    """Work run in order on the shared worker threads: one batch of an upload at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[Future, Callable, tuple]] = deque()
+        self._running = False
+
+    def submit(self, function: Callable, *args) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self._queue.append((future, function, args))
+            if self._running:
+                return future
+            self._running = True
+        _workers.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._running = False
+                    return
+                future, function, args = self._queue.popleft()
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # handed to whoever waits on it
+                future.set_exception(error)
+
+
+@dataclass(frozen=True)
+class _Received:
+    data: bytes
+    digests: FileDigests
+    photo: EncodedImage | None
+
+
+def _update(hashers: Mapping[str, "hashlib._Hash"], check: JpegCheck, batch: list[bytes]) -> None:
     for data in batch:
         for hasher in hashers.values():
             hasher.update(data)
+        check.feed(data)
 
 
 def _complete(
-    hashers: dict[str, "hashlib._Hash"], batch: list[bytes], chunks: list[bytes], claimed
-) -> tuple[bytes, FileDigests]:
-    _update(hashers, batch)
+    hashers: dict[str, "hashlib._Hash"],
+    check: JpegCheck,
+    batch: list[bytes],
+    chunks: list[bytes],
+    claimed: str | None,
+) -> _Received:
+    _update(hashers, check, batch)
     data = b"".join(chunks)
     chunks.clear()
     hexdigests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
     late = _algorithm(claimed)  # a `hash` field sent after the file: one more pass, rare
     if late and late not in hexdigests:
         hexdigests[late] = hashlib.new(late, data).hexdigest()
-    return data, FileDigests(hexdigests)
+    return _Received(data, FileDigests(hexdigests), normalise_checked_jpeg(data, check))
 
 
 async def read_upload_form(

@@ -40,6 +40,7 @@ class _JobContext:
     deadline: float
     public_base_url: str
     digests: FileDigests
+    normalised: images.EncodedImage | None
 
 
 async def get_active_slot(slot_id: str) -> Slot:
@@ -62,10 +63,12 @@ async def process_photo(
     idempotency_key: str = "",
     public_base_url: str = "",
     digests: FileDigests | None = None,
+    normalised: images.EncodedImage | None = None,
 ) -> IngestResult:
     """Run one upload through the pipeline, or replay an earlier job for the same input.
 
     `public_base_url` is where providers that download inputs by URL can reach this server.
+    `digests` and `normalised` are what the upload's reading already worked out from `data`.
     """
     window = slot.response_window_seconds(config)
     deadline = time.monotonic() + window
@@ -85,7 +88,7 @@ async def process_photo(
     # The job runs in its own task: when the booth disconnects, Django cancels this coroutine
     # but the job still finishes inside its window, so a retry of the same shot (which follows
     # this job) gets the result instead of a second provider call.
-    context = _JobContext(job, slot, config, deadline, public_base_url, digests)
+    context = _JobContext(job, slot, config, deadline, public_base_url, digests, normalised)
     # Handed over in a list the job empties: the raw upload is freed once normalised.
     task = asyncio.ensure_future(_run_to_terminal_state(context, [data], claimed_hash))
     del data
@@ -136,7 +139,7 @@ async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | No
     if len(data) > limit_mb * images.MB:
         raise IngestError("payload_too_large", f"file is over the {limit_mb} MB limit")
     await release_db_connections()  # decoding may wait behind other uploads' images
-    photo = await _normalise(data)
+    photo = context.normalised or await _normalise(data)
     del data
     job.hash_check = _check_hash(job, context.digests, claimed_hash, config.hash_check)
     await claim_seats(job, config)

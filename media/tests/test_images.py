@@ -1,4 +1,5 @@
 import io
+import random
 
 import pytest
 from PIL import Image
@@ -126,3 +127,58 @@ def test_animations_keep_their_first_frame_only(form):
 
     assert getattr(clean, "n_frames", 1) == 1
     assert clean.convert("RGB").getpixel((0, 0)) == (0, 0, 0)
+
+
+def _noisy_jpeg(size=(800, 600), **options) -> bytes:
+    # Noise makes a JPEG big enough (about 100 KB) to stream in many chunks.
+    noise = Image.effect_noise(size, 60).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=92, **options)
+    return out.getvalue()
+
+
+_GARBAGE = random.Random(7).randbytes(15_000)
+
+
+def _checked(data: bytes, chunk: int = 4096) -> images.JpegCheck:
+    check = images.JpegCheck()
+    for offset in range(0, len(data), chunk):
+        check.feed(data[offset : offset + chunk])
+    return check
+
+
+def test_a_jpeg_checked_as_it_arrives_comes_out_as_normalise_upload_makes_it():
+    exif = Image.Exif()
+    exif[0x8825] = {2: (55.0, 45.0, 0.0)}
+    photo = _noisy_jpeg(exif=exif) + b"trailing polyglot"
+
+    clean = images.normalise_checked_jpeg(photo, _checked(photo))
+
+    assert clean == images.normalise_upload(photo)
+    assert (clean.width, clean.height) == (800, 600)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) * 2 // 3],
+        lambda data: data[: len(data) // 2] + _GARBAGE + data[len(data) // 2 + len(_GARBAGE) :],
+    ],
+    ids=["cut-short", "corrupt-scan"],
+)
+def test_a_damaged_jpeg_is_not_vouched_for_and_normalise_upload_refuses_it(damage):
+    photo = damage(_noisy_jpeg())
+
+    assert images.normalise_checked_jpeg(photo, _checked(photo)) is None
+    with pytest.raises(images.InvalidImage):
+        images.normalise_upload(photo)
+
+
+def test_rotated_or_non_jpeg_photos_are_left_to_normalise_upload():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = _noisy_jpeg(exif=exif)
+    png = _saved(Image.effect_noise((300, 300), 60), "PNG")
+
+    assert _checked(rotated).size is None
+    assert _checked(png).size is None
