@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +76,11 @@ class Exchange:
     started_at: float
 
 
-def booth_upload(port: int, path: str, photo: bytes, *, rate: float | None = None) -> Exchange:
-    """One DSLR-like upload on its own connection; `rate` paces the body in bytes per second."""
+def booth_upload(
+    port: int, path: str, photo: bytes, *, rate: float | None = None, on_sent=None
+) -> Exchange:
+    """One DSLR-like upload on its own connection; `rate` paces the body in bytes per second,
+    `on_sent` is called once the last byte has been sent."""
     head_fields = b"".join(
         b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="' + name.encode() + b'"'
         b"\r\n\r\n" + value.encode() + b"\r\n"
@@ -103,11 +107,15 @@ def booth_upload(port: int, path: str, photo: bytes, *, rate: float | None = Non
         if status == 100:
             _send(sock, pieces, rate)
             sent = time.perf_counter()
+            if on_sent is not None:
+                on_sent()
             reader.wait_for_bytes()
             answered = time.perf_counter()
             status, headers = reader.head()
         else:  # refused before the body
             sent = answered = time.perf_counter()
+            if on_sent is not None:
+                on_sent()
             headers = {}
         reader.body(int(headers.get("content-length", 0)))
     return Exchange(status, sent, answered, time.perf_counter(), started)
@@ -269,23 +277,25 @@ def burst(server: Server, path: str, photo: bytes, clients: int, settle: float) 
 
 
 def waiting(server: Server, photo: bytes, count: int) -> dict:
-    """RSS growth while `count` uploads wait on the slow provider of slot-004."""
+    """RSS growth while `count` uploads wait on the slow provider of slot-004: sampled from the
+    moment the last photo has been sent until the first answer comes."""
     before = server.rss_mb()
-    server.reset_peak()
-    results: list[int] = []
+    sent = threading.Semaphore(0)
+
+    def upload() -> Exchange:
+        return booth_upload(server.port, "/api/ingest/slot-004", photo, on_sent=sent.release)
+
     with ThreadPoolExecutor(count) as pool:
-        futures = [
-            pool.submit(booth_upload, server.port, "/api/ingest/slot-004", photo)
-            for _ in range(count)
-        ]
-        peak = before
-        while not all(f.done() for f in futures):
+        futures = [pool.submit(upload) for _ in range(count)]
+        for _ in range(count):
+            sent.acquire()
+        peak = server.rss_mb()
+        while not any(f.done() for f in futures):
             peak = max(peak, server.rss_mb())
             time.sleep(0.2)
         results = Counter(f.result().status for f in futures)
-    growth = max(peak, server.rss_mb("VmHWM")) - before
     photos = count * len(photo) / 1024 / 1024
-    return {"statuses": results, "growth": growth, "photos": photos}
+    return {"statuses": results, "growth": peak - before, "photos": photos}
 
 
 def booth_view(server: Server, path: str, photo: bytes, rate: float, count: int) -> list[float]:
@@ -378,7 +388,7 @@ def run_phases(args, rounds: int, photos: dict, ours: Server, echo: Server, rows
         )
     if "wait" not in args.skip:
         figures = waiting(ours, big, 100)
-        rows["100 × 15 MB waiting on the provider: RSS growth (MB), × photos"] = (
+        rows["100 × 15 MB waiting on the provider: RSS growth (MB), vs the photos"] = (
             f"{figures['growth']:.0f} ({figures['growth'] / figures['photos']:.2f}×; answers "
             + ", ".join(f"{n} × {status}" for status, n in sorted(figures["statuses"].items()))
             + ")",

@@ -56,7 +56,8 @@ def upload(port: int, photo: bytes, password: str, source: str) -> tuple[int, fl
     with socket.create_connection(("127.0.0.1", port), 300, source_address=(source, 0)) as sock:
         sock.sendall(
             (
-                f"POST /api/ingest/slot-003 HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+                "POST /api/ingest/slot-003 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Length: {length}\r\n"
                 f"Content-Type: multipart/form-data; boundary={BOUNDARY.decode()}\r\n"
                 "Expect: 100-continue\r\nConnection: close\r\n\r\n"
             ).encode()

@@ -280,7 +280,7 @@ class _PasswordGate:
             stored_hash=self._context.config.ingest_password_hash,
             address=_client_address(self._scope),
             slot_id=self._context.slot.pk,
-            holding_body=reader.file_started or form is not None,
+            holding_body=reader.file_complete,
         )
         self._done = True
         if form is not None:

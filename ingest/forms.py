@@ -109,7 +109,9 @@ class FormReader:
                 # Every byte decodes in Latin-1, so odd filename bytes never fail a part: names
                 # are ASCII, and filenames are never used.
                 header_charset="latin1",
-                strict=True,
+                # Strict mode refuses the CRLF clients send after the closing boundary whenever
+                # it arrives in a later read than the boundary; the limits above still hold.
+                strict=False,
             )
         except multipart.MultipartError as error:
             raise IngestError("bad_request", f"malformed multipart body: {error}") from None
@@ -121,11 +123,13 @@ class FormReader:
         self._buffer: list[bytes] = []
         self._file: list[bytes] | None = None
         self._file_size = 0
+        self._file_complete = False
         self._digest = _StreamDigest()
 
     @property
-    def file_started(self) -> bool:
-        return self._file is not None
+    def file_complete(self) -> bool:
+        """Whether the whole file part has been read (fields after it arrive with it in memory)."""
+        return self._file_complete
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next chunk of the body; an empty chunk ends it."""
@@ -188,7 +192,9 @@ class FormReader:
 
     def _end_part(self) -> None:
         part, self._part = self._part, None
-        if part is not None and part.name != self._file_field and part.filename is None:
+        if part is not None and part.name == self._file_field:
+            self._file_complete = True
+        elif part is not None and part.filename is None:
             self.fields[part.name] = decode_text(b"".join(self._buffer))
         self._buffer = []
 

@@ -171,7 +171,8 @@ def test_many_identical_uploads_at_once_share_one_job_without_starving_the_pool(
 
 def test_one_idempotency_key_sent_with_twenty_photos_at_once_runs_one_job(server):
     """The key's first use is decided by the database: one job, the others told it is reused."""
-    photos = [jpeg_bytes(size=(64, 48), color=(i, 9, 9)) for i in range(20)]
+    photos = [jpeg_bytes(size=(64, 48), color=(i * 12, 9, 9)) for i in range(20)]
+    assert len(set(photos)) == 20
 
     def upload(photo: bytes) -> httpx.Response:
         content_type, body = multipart(DSLR_FIELDS, photo)
