@@ -35,7 +35,7 @@ from core.errors import error_body
 from core.runtime import load_runtime_settings
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
-from ingest.memory import TRIM_AFTER_BYTES, UploadMemory
+from ingest.memory import RELEASE_WHEN_IDLE_BYTES, UploadMemory
 from ingest.passwords import authenticate_ingest
 from ingest.requests import (
     ENVELOPE_BYTES,
@@ -106,11 +106,8 @@ class BodyLimitMiddleware:
         return await self.app(scope, _replay(messages, receive), send)
 
     async def _measured(self, scope, receive, send, slot_id: str, *, ingest: bool):
-        self._memory.started()
-        try:
+        with self._memory.answering():
             return await self._upload(scope, receive, send, slot_id, ingest=ingest)
-        finally:
-            self._memory.ended(_content_length(scope) or TRIM_AFTER_BYTES)
 
     async def _upload(self, scope, receive, send, slot_id: str, *, ingest: bool):
         context = await sync_to_async(_load_context)(slot_id)
@@ -120,7 +117,8 @@ class BodyLimitMiddleware:
             no_body = _replay([_EMPTY_BODY], _never)
             return await self.app(_without_body(scope), no_body, _closing(send))
         try:
-            form = await _read_upload(scope, receive, context, ingest=ingest)
+            with self._memory.reading(_content_length(scope) or RELEASE_WHEN_IDLE_BYTES):
+                form = await _read_upload(scope, receive, context, ingest=ingest)
         except _Refused as refused:  # the body is left unread: answered here, connection closed
             return await _refuse(scope, send, refused.error, context)
         except IngestError as error:
