@@ -36,7 +36,7 @@ from core.runtime import load_runtime_settings
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
 from ingest.memory import RELEASE_WHEN_IDLE_BYTES, UploadMemory
-from ingest.passwords import authenticate_ingest
+from ingest.passwords import authenticate_ingest, refuse_throttled
 from ingest.requests import (
     ENVELOPE_BYTES,
     SLOT_SCOPE_KEY,
@@ -110,6 +110,11 @@ class BodyLimitMiddleware:
             return await self._upload(scope, receive, send, slot_id, ingest=ingest)
 
     async def _upload(self, scope, receive, send, slot_id: str, *, ingest: bool):
+        if ingest:
+            try:
+                refuse_throttled(_client_address(scope), slot_id)
+            except IngestError as error:
+                return await _refuse(scope, send, error)
         context = await sync_to_async(_load_context)(slot_id)
         scope = {**scope, SLOT_SCOPE_KEY: context}
         if context.slot is None or not context.slot.is_active:

@@ -245,3 +245,39 @@ class WrongPasswordCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slot_id} · {self.minute:%Y-%m-%d %H:%M} · {self.count}"
+
+
+class IngestClientQuerySet(models.QuerySet):
+    # A booth's address stays known this long after its last right password.
+    KEPT = timedelta(days=90)
+
+    def remember(self, *, address: str) -> None:
+        now = timezone.now()
+        if not self.filter(address=address).update(last_authenticated_at=now):
+            try:
+                with transaction.atomic():
+                    self.create(address=address, last_authenticated_at=now)
+            except IntegrityError:  # another worker recorded it meanwhile
+                self.filter(address=address).update(last_authenticated_at=now)
+            self.filter(last_authenticated_at__lt=now - self.KEPT).delete()
+
+    async def aknown(self, address: str) -> bool:
+        since = timezone.now() - self.KEPT
+        return await self.filter(address=address, last_authenticated_at__gte=since).aexists()
+
+
+class IngestClient(models.Model):
+    """A client address that sent the right ingest password: a booth, whose password checks get
+    a lane of their own (ingest.passwords)."""
+
+    address = models.CharField(_("адрес"), max_length=45, unique=True)
+    last_authenticated_at = models.DateTimeField(_("последний верный пароль"))
+
+    objects = IngestClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("адрес фотобудки")
+        verbose_name_plural = _("адреса фотобудок")
+
+    def __str__(self) -> str:
+        return self.address

@@ -561,3 +561,16 @@ def test_json_api_bodies_under_the_cap_still_reach_django(staff_user):
         headers={"Content-Type": "application/json"},
     )
     assert answer.status == 401
+
+
+def test_a_throttled_address_is_refused_before_any_query_or_read(
+    ingest_password, django_assert_num_queries
+):
+    for _ in range(FAILURE_LIMIT):
+        asgi_request(URL, booth_body(PHOTO, password="guess"), headers=MULTIPART, client="10.6.6.6")
+
+    with django_assert_num_queries(0):
+        answer = asgi_request(URL, [booth_body(PHOTO)] * 3, headers=MULTIPART, client="10.6.6.6")
+
+    assert (answer.status, answer.json()["failure_reason"]) == (429, "throttled")
+    assert answer.messages_read == 0

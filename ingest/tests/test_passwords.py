@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ingest import passwords
 from ingest.errors import IngestError
-from ingest.models import WrongPasswordCount
+from ingest.models import IngestClient, WrongPasswordCount
 from ingest.selectors import wrong_password_counts
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +265,60 @@ def test_wrong_password_counts_leave_out_minutes_before_since():
     WrongPasswordCount.objects.record(slot_id="slot-001", at=now)
 
     assert wrong_password_counts(now - timedelta(hours=1)) == {"slot-001": 2}
+
+
+def test_a_throttled_address_is_logged_once_a_minute_not_per_request(caplog):
+    for _ in range(passwords.FAILURE_LIMIT):
+        authenticate("guess", address="10.0.0.8")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            assert authenticate("guess", address="10.0.0.8") == "throttled"
+
+    throttled = [r for r in caplog.records if "throttled" in r.getMessage()]
+    assert len(throttled) == 1
+
+
+def test_the_right_password_records_its_address_as_a_booths():
+    assert authenticate("right-password", address="10.0.0.42") is None
+    assert IngestClient.objects.filter(address="10.0.0.42").exists()
+    authenticate("guess", address="10.0.0.43")
+    assert not IngestClient.objects.filter(address="10.0.0.43").exists()
+
+
+def test_a_known_booth_is_checked_at_once_while_a_flood_fills_the_queue(monkeypatch):
+    IngestClient.objects.remember(address="10.0.0.1")  # before the restart
+    release, started = threading.Event(), []
+
+    def guesses_stall(raw, encoded):
+        started.append(raw)
+        if raw.startswith("guess"):
+            release.wait(10)
+        return raw == "right-password"
+
+    monkeypatch.setattr(passwords, "check_password", guesses_stall)
+
+    async def flood_then_booth():
+        flood = [
+            asyncio.ensure_future(
+                passwords.authenticate_ingest(
+                    f"guess-{i}", stored_hash=STORED, address=f"10.2.0.{i}", slot_id="slot-001"
+                )
+            )
+            for i in range(passwords.KDF_QUEUE + 1)
+        ]
+        await until(lambda: started)
+        with pytest.raises(IngestError) as stranger:  # the general queue is full
+            await passwords.authenticate_ingest(
+                "right-password", stored_hash=STORED, address="10.3.0.1", slot_id="slot-001"
+            )
+        await passwords.authenticate_ingest(
+            "right-password", stored_hash=STORED, address="10.0.0.1", slot_id="slot-001"
+        )
+        release.set()
+        await asyncio.gather(*flood, return_exceptions=True)
+        return stranger.value.reason
+
+    try:
+        assert async_to_sync(flood_then_booth)() == "password_check_busy"
+    finally:
+        release.set()
