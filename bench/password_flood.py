@@ -1,12 +1,15 @@
 """Wrong-password floods against a fresh server: does a booth with the right password get through?
 
-Run by hand: `python bench/password_flood.py [--write LABEL] [--root PATH]`. For each scenario
-the server is started afresh (no remembered verdicts, the real PBKDF2 hasher), 300 clients keep
-sending 5 MB uploads with wrong passwords (the booth's field order: password before photo), and
-a booth at another address sends its 1 MB shots with the right password one after another:
+Run by hand: `python bench/password_flood.py [--write LABEL] [--root PATH]`. In each scenario
+the server is restarted a few times on one database (a fresh process: no remembered verdicts;
+the real PBKDF2 hasher); each time 300 clients keep sending 5 MB uploads with wrong passwords
+(the booth's field order: password before photo) while a booth at another address sends its
+1 MB shots with the right password one after another:
 
-  one-address   the 300 come from one address (a laptop on the event's Wi-Fi)
-  300-addresses each of the 300 has its own address (a botnet, a hall of phones behind no NAT)
+  one address    the 300 come from one address (a laptop on the event's Wi-Fi)
+  300 addresses  each of the 300 has its own address (a botnet, a hall of phones, no NAT);
+                 the booth has sent shots before the restart, as a booth in service has
+  ..., booth never seen before   the same, for a booth whose first shot ever this is
 
 Printed: the booth's latency (its first shot, when its password is not yet known, and all of
 its shots: p50/p95, statuses), the answers the flood got, and the server's RSS growth meanwhile.
@@ -91,15 +94,26 @@ def flood(port: int, photo: bytes, sources: list[str], stop: threading.Event, se
     return threads
 
 
-def scenario(root: Path, sources: list[str], attack: bytes, shot: bytes) -> dict:
+def scenario(
+    root: Path, sources: list[str], attack: bytes, shot: bytes, *, booth_known: bool, restarts: int
+) -> dict:
+    """`restarts` fresh server processes on one database, each flooded while the booth shoots.
+
+    `booth_known`: the booth sent a shot before the first restart, as a booth in service has.
+    """
+    env, workdir = prepare(root, {}, delay=0)
+    if booth_known:
+        server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
+        assert upload(server.port, shot, "bench-password", "127.0.0.1")[0] == 200
+        server.stop()
     firsts, all_shots, statuses, flood_seen, growth = [], [], Counter(), Counter(), []
-    for _ in range(RESTARTS):
-        env, workdir = prepare(root, {}, delay=0)
+    for _ in range(restarts):
         server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
         try:
             before, stop, peak = server.rss_mb(), threading.Event(), 0.0
+            seen_before = sum(flood_seen.values())
             threads = flood(server.port, attack, sources, stop, flood_seen)
-            while sum(flood_seen.values()) < FLOOD // 2:  # the flood is in full swing
+            while sum(flood_seen.values()) - seen_before < FLOOD // 2:  # in full swing
                 peak = max(peak, server.rss_mb())
                 time.sleep(0.05)
             for index in range(SHOTS):
@@ -129,19 +143,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="source tree of the server")
     parser.add_argument("--write", metavar="LABEL", help="record the table in RESULTS.md")
+    parser.add_argument("--restarts", type=int, default=RESTARTS, help="server starts per scenario")
     args = parser.parse_args()
     attack, shot = photo_of_size(5_000_000), photo_of_size(1_000_000)
+    one = ["127.0.0.2"] * FLOOD
+    many = [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(FLOOD)]
     scenarios = {
-        "one-address": ["127.0.0.2"] * FLOOD,
-        "300-addresses": [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(FLOOD)],
+        "one address": (one, True),
+        "300 addresses": (many, True),
+        "300 addresses, booth never seen before": (many, False),
     }
     lines = [
         "| flood of 300 | booth's first shot, s (each restart) | booth p50 / p95, s | booth "
         "answers | flood answers | server RSS growth, MB |",
         "|---|---|---|---|---|---|",
     ]
-    for name, sources in scenarios.items():
-        r = scenario(args.root.resolve(), sources, attack, shot)
+    for name, (sources, known) in scenarios.items():
+        r = scenario(
+            args.root.resolve(), sources, attack, shot, booth_known=known, restarts=args.restarts
+        )
         lines.append(
             f"| {name} | {', '.join(f'{s:.2f}' for s in r['first'])} | {r['p50']:.2f} / "
             f"{r['p95']:.2f} | {_counts(r['statuses'])} | {_counts(r['flood'])} | "
@@ -153,8 +173,9 @@ def main() -> None:
     if args.write:
         heading = f"## Wrong-password flood, {args.write} (bench/password_flood.py)"
         section = (
-            f"{heading}\n\nOn {machine()}; {' '.join(UVICORN[3:])}; a fresh server for each of "
-            f"{RESTARTS} runs per scenario (Django's PBKDF2 hasher, nothing remembered), "
+            f"{heading}\n\nOn {machine()}; {' '.join(UVICORN[3:])}; a fresh server process for "
+            f"each of {args.restarts} runs per scenario on one database (Django's PBKDF2 "
+            "hasher, no verdict remembered in the process), "
             f"{FLOOD} clients sending 5 MB uploads with wrong passwords back to back, and a booth "
             f"sending {SHOTS} 1 MB shots with the right one.\n\n" + table + "\n"
         )

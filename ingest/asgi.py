@@ -276,18 +276,17 @@ class _PasswordGate:
 
     async def check(self, reader: FormReader, form: UploadForm | None = None) -> None:
         password = reader.fields.get("password")
-        if self._done or not password:
-            return
-        await authenticate_ingest(
-            password,
-            stored_hash=self._context.config.ingest_password_hash,
-            address=_client_address(self._scope),
-            slot_id=self._context.slot.pk,
-            holding_body=reader.file_complete,
-        )
-        self._done = True
+        if password and not self._done:
+            await authenticate_ingest(
+                password,
+                stored_hash=self._context.config.ingest_password_hash,
+                address=_client_address(self._scope),
+                slot_id=self._context.slot.pk,
+                holding_body=reader.file_complete,
+            )
+            self._done = True
         if form is not None:
-            form.authenticated = True
+            form.authenticated = self._done
 
 
 def _client_address(scope) -> str:

@@ -574,3 +574,13 @@ def test_a_throttled_address_is_refused_before_any_query_or_read(
 
     assert (answer.status, answer.json()["failure_reason"]) == (429, "throttled")
     assert answer.messages_read == 0
+
+
+def test_the_view_trusts_the_password_check_the_layer_made(
+    ingest_password, fake_provider, monkeypatch
+):
+    def checked_twice(*args, **kwargs):
+        raise AssertionError("the view checked the password again")
+
+    monkeypatch.setattr("ingest.views.authenticate_ingest", checked_twice)
+    assert asgi_request(URL, booth_body(PHOTO), headers=MULTIPART).status == 200
