@@ -35,7 +35,7 @@ from core.errors import error_body
 from core.runtime import load_runtime_settings
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
-from ingest.memory import RELEASE_WHEN_IDLE_BYTES, UploadMemory
+from ingest.memory import RELEASE_AFTER_BYTES, UploadMemory
 from ingest.passwords import authenticate_ingest, refuse_throttled
 from ingest.requests import (
     ENVELOPE_BYTES,
@@ -95,19 +95,15 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         if scope["method"] == "POST":
             if match := _INGEST_PATH.match(scope["path"]):
-                return await self._measured(scope, receive, send, match["slot_id"], ingest=True)
+                return await self._upload(scope, receive, send, match["slot_id"], ingest=True)
             if match := _TEST_RUN_PATH.match(scope["path"]):
-                return await self._measured(scope, receive, send, match["slot_id"], ingest=False)
+                return await self._upload(scope, receive, send, match["slot_id"], ingest=False)
         limit = await _body_limit(scope["path"])
         try:
             messages = await _read_body(scope, receive, limit)
         except _Refused as refused:
             return await _refuse(scope, send, refused.error)
         return await self.app(scope, _replay(messages, receive), send)
-
-    async def _measured(self, scope, receive, send, slot_id: str, *, ingest: bool):
-        with self._memory.answering():
-            return await self._upload(scope, receive, send, slot_id, ingest=ingest)
 
     async def _upload(self, scope, receive, send, slot_id: str, *, ingest: bool):
         if ingest:
@@ -122,7 +118,7 @@ class BodyLimitMiddleware:
             no_body = _replay([_EMPTY_BODY], _never)
             return await self.app(_without_body(scope), no_body, _closing(send))
         try:
-            with self._memory.reading(_content_length(scope) or RELEASE_WHEN_IDLE_BYTES):
+            with self._memory.reading(_content_length(scope) or RELEASE_AFTER_BYTES):
                 form = await _read_upload(scope, receive, context, ingest=ingest)
         except _Refused as refused:  # the body is left unread: answered here, connection closed
             return await _refuse(scope, send, refused.error, context)

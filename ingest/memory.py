@@ -3,10 +3,11 @@
 glibc serves a freed 15 MB buffer's successors from its heaps instead of fresh mappings, and
 keeps what the heaps grew to: after a burst of uploads the process would hold hundreds of MB it
 no longer uses, and while a hundred uploads wait on a provider it would still hold the chunks
-their bodies arrived in, besides their photos. So once no upload is being read, a
-young-generation collection (a finished request's objects can hold its photo in reference
-cycles, which only the collector frees) and `malloc_trim(0)` hand the heaps' free pages back,
-in a thread. Elsewhere than glibc, only the collection runs.
+their bodies came in, besides their photos. So once no upload body has been coming in for a
+moment (QUIET_SECONDS: not between two shots of a busy booth, not while an upload that just
+arrived is being processed), a young-generation collection (a finished request's objects can
+hold its photo in reference cycles, which only the collector frees) and `malloc_trim(0)` hand
+the heaps' free pages back, in a thread. Elsewhere than glibc, only the collection runs.
 """
 
 import asyncio
@@ -21,10 +22,9 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-# Bodies read since the last release, before another is worth it: when the process is idle,
-# and while other uploads are still being answered (each release costs a few milliseconds).
-RELEASE_WHEN_IDLE_BYTES = 8 * 1024 * 1024
-RELEASE_WHEN_BUSY_BYTES = 64 * 1024 * 1024
+# Bodies read since the last release before another is worth its few milliseconds.
+RELEASE_AFTER_BYTES = 8 * 1024 * 1024
+QUIET_SECONDS = 1.0
 
 
 def _malloc_trim():
@@ -35,24 +35,14 @@ def _malloc_trim():
 
 
 class UploadMemory:
-    """Counts uploads being read and being answered; releases memory when no body is coming in."""
+    """Counts the upload bodies being read; releases memory once none has been for a moment."""
 
     def __init__(self) -> None:
         self._trim = _malloc_trim()
         self._reading = 0
-        self._answering = 0
         self._read_since_release = 0
-        self._releasing: asyncio.Task | None = None
-
-    @contextlib.contextmanager
-    def answering(self) -> Iterator[None]:
-        """Around an upload's whole request."""
-        self._answering += 1
-        try:
-            yield
-        finally:
-            self._answering -= 1
-            self._maybe_release()
+        self._last_read_at = 0.0
+        self._waiting: asyncio.Task | None = None
 
     @contextlib.contextmanager
     def reading(self, body_bytes: int) -> Iterator[None]:
@@ -63,17 +53,25 @@ class UploadMemory:
         finally:
             self._reading -= 1
             self._read_since_release += body_bytes
-            self._maybe_release()
+            self._last_read_at = time.monotonic()
+            if self._read_since_release >= RELEASE_AFTER_BYTES and self._idle():
+                self._waiting = asyncio.ensure_future(self._release_when_quiet())
 
-    def _maybe_release(self) -> None:
+    def _idle(self) -> bool:
+        return self._waiting is None or self._waiting.done()
+
+    def still_to_wait(self, now: float) -> float:
+        """Seconds until no body has come in for QUIET_SECONDS; 0 when memory may go back."""
         if self._reading:
-            return  # bodies coming in would take the memory straight back
-        enough = RELEASE_WHEN_BUSY_BYTES if self._answering else RELEASE_WHEN_IDLE_BYTES
-        if self._read_since_release < enough:
-            return
-        if self._releasing is None or self._releasing.done():
-            self._read_since_release = 0
-            self._releasing = asyncio.ensure_future(asyncio.to_thread(self._release))
+            return QUIET_SECONDS
+        return max(0.0, self._last_read_at + QUIET_SECONDS - now)
+
+    async def _release_when_quiet(self) -> None:
+        # The quiet moment starts again with every body that ends: checked again after a wait.
+        while wait := self.still_to_wait(time.monotonic()):  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        self._read_since_release = 0
+        await asyncio.to_thread(self._release)
 
     def _release(self) -> None:
         started = time.monotonic()

@@ -1,57 +1,58 @@
 import asyncio
 
+import pytest
 from asgiref.sync import async_to_sync
 
-from ingest.memory import RELEASE_WHEN_BUSY_BYTES, RELEASE_WHEN_IDLE_BYTES, UploadMemory
+from ingest import memory as memory_module
+from ingest.memory import RELEASE_AFTER_BYTES, UploadMemory
 
 
-def _memory_with_counted_trims() -> tuple[UploadMemory, list[int]]:
+@pytest.fixture
+def memory(monkeypatch) -> tuple[UploadMemory, list[int]]:
+    monkeypatch.setattr(memory_module, "QUIET_SECONDS", 0.05)
     trims: list[int] = []
-    memory = UploadMemory()
-    memory._trim = trims.append
-    return memory, trims
+    upload_memory = UploadMemory()
+    upload_memory._trim = trims.append
+    return upload_memory, trims
 
 
-async def _released(memory: UploadMemory) -> None:
-    if memory._releasing is not None:
-        await asyncio.wait_for(memory._releasing, 5)
+async def _released(upload_memory: UploadMemory) -> None:
+    await asyncio.wait_for(upload_memory._waiting, 5)
 
 
-def test_memory_is_released_once_no_body_is_coming_in():
-    memory, trims = _memory_with_counted_trims()
+def test_memory_is_released_once_no_body_has_come_in_for_a_moment(memory):
+    upload_memory, trims = memory
 
-    async def two_uploads_waiting_on_a_provider():
-        with memory.answering(), memory.answering():
-            with memory.reading(RELEASE_WHEN_BUSY_BYTES):
-                with memory.reading(RELEASE_WHEN_BUSY_BYTES):
-                    pass
-                assert memory._releasing is None  # the other body is still arriving
-            await _released(memory)
-            assert trims == [0]  # both wait on their provider: their chunks went back
-
-    async_to_sync(two_uploads_waiting_on_a_provider)()
-
-
-def test_a_small_read_waits_for_the_process_to_be_idle():
-    memory, trims = _memory_with_counted_trims()
-
-    async def one_upload():
-        with memory.answering():
-            with memory.reading(RELEASE_WHEN_IDLE_BYTES):
+    async def two_overlapping_uploads():
+        with upload_memory.reading(RELEASE_AFTER_BYTES):
+            with upload_memory.reading(RELEASE_AFTER_BYTES):
                 pass
-            assert memory._releasing is None
-        await _released(memory)
+            assert not trims  # the other body is still coming in
+        await _released(upload_memory)
 
-    async_to_sync(one_upload)()
+    async_to_sync(two_overlapping_uploads)()
     assert trims == [0]
 
 
-def test_small_requests_do_not_trim():
-    memory, trims = _memory_with_counted_trims()
+def test_memory_waits_for_a_quiet_moment_after_the_last_body(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(memory_module.time, "monotonic", lambda: clock[0])
+    upload_memory = UploadMemory()
+
+    with upload_memory.reading(0):
+        assert upload_memory.still_to_wait(clock[0]) == memory_module.QUIET_SECONDS
+    clock[0] += 0.4
+
+    assert upload_memory.still_to_wait(clock[0]) == pytest.approx(0.6)
+    assert upload_memory.still_to_wait(clock[0] + 0.6) == 0
+
+
+def test_small_bodies_do_not_release(memory):
+    upload_memory, trims = memory
 
     async def small_upload():
-        with memory.answering(), memory.reading(100_000):
+        with upload_memory.reading(100_000):
             pass
 
     async_to_sync(small_upload)()
-    assert memory._releasing is None and trims == []
+    assert upload_memory._waiting is None and trims == []
