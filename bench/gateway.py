@@ -351,6 +351,7 @@ def main() -> None:
         # Warm up like a booth would, big photos included: imports, caches, thread pools.
         sequential(ours, "/api/ingest/slot-003", photo_of_size(50_000), 5)
         sequential(ours, "/api/ingest/slot-003", photos["15 MB"], 2)
+        time.sleep(3)  # what the process keeps once a booth's shots are done
         run_phases(args, rounds, photos, ours, echo, rows, workdir / "bench.sqlite3")
     finally:
         ours.stop()
