@@ -245,6 +245,7 @@ async def _read_upload(
         (_header(scope, b"content-type") or b"").decode("latin-1"),
         file_field="fileToUpload" if ingest else "test_image",
         max_body_bytes=limit,
+        max_file_bytes=context.slot.upload_limit_mb(context.config) * MB,
     )
     gate = _PasswordGate(scope, context) if ingest else None
     body = _Body(receive)

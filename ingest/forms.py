@@ -86,7 +86,8 @@ class UploadForm:
     authenticated: bool = False
 
     def take_file(self) -> bytes:
-        """The file's bytes, handed over once: the form stops holding them (one copy in memory)."""
+        """The file's bytes (already made safe when `photo` is set), handed over once: the form
+        stops holding them, so one copy of the photo goes on."""
         data, self.file_data = self.file_data, b""
         return data
 
@@ -98,7 +99,14 @@ class UploadForm:
 class FormReader:
     """A multipart/form-data body, fed chunk by chunk; IngestError for anything malformed."""
 
-    def __init__(self, content_type: str, *, file_field: str, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        content_type: str,
+        *,
+        file_field: str,
+        max_body_bytes: int,
+        max_file_bytes: int | None = None,
+    ) -> None:
         kind, options = multipart.parse_options_header(content_type or "")
         if kind != "multipart/form-data" or not options.get("boundary"):
             raise IngestError("bad_request", "the body must be multipart/form-data")
@@ -116,6 +124,7 @@ class FormReader:
         except multipart.MultipartError as error:
             raise IngestError("bad_request", f"malformed multipart body: {error}") from None
         self._file_field, self._max_body_bytes = file_field, max_body_bytes
+        self._max_file_bytes = max_file_bytes if max_file_bytes is not None else max_body_bytes
         self._body_bytes = 0
         self.fields: dict[str, str] = {}
         self._seen: set[str] = set()
@@ -155,7 +164,9 @@ class FormReader:
             self.discard()
             raise IngestError("missing_field", f"missing or empty: {', '.join(missing)}")
         chunks, self._file = self._file or [], None
-        received = await self._digest.finish(chunks, self.fields.get("hash"))
+        # A photo over the limit is left to the pipeline, which refuses it with a job on record.
+        check = self._file_size <= self._max_file_bytes
+        received = await self._digest.finish(chunks, self.fields.get("hash"), check)
         return UploadForm(
             fields=self.fields,
             file_data=received.data,
@@ -233,9 +244,10 @@ class _StreamDigest:
             self._lane.submit(_update, self._hashers, self._check, self._batch)
             self._batch, self._batch_bytes = [], 0
 
-    async def finish(self, chunks: list[bytes], claimed: str | None) -> "_Received":
+    async def finish(self, chunks: list[bytes], claimed: str | None, check: bool) -> "_Received":
         batch, self._batch = self._batch, []
-        done = self._lane.submit(_complete, self._hashers, self._check, batch, chunks, claimed)
+        jpeg_check = self._check if check else JpegCheck()
+        done = self._lane.submit(_complete, self._hashers, jpeg_check, batch, chunks, claimed)
         return await asyncio.wrap_future(done)
 
     def cancel(self) -> None:
@@ -275,7 +287,7 @@ class _Lane:
 
 @dataclass(frozen=True)
 class _Received:
-    data: bytes
+    data: bytes  # the photo as uploaded, or as made safe when `photo` is set
     digests: FileDigests
     photo: EncodedImage | None
 
@@ -301,11 +313,18 @@ def _complete(
     late = _algorithm(claimed)  # a `hash` field sent after the file: one more pass, rare
     if late and late not in hexdigests:
         hexdigests[late] = hashlib.new(late, data).hexdigest()
-    return _Received(data, FileDigests(hexdigests), normalise_checked_jpeg(data, check))
+    photo = normalise_checked_jpeg(data, check)
+    # Once made safe, the photo as uploaded is needed no more: only one copy goes on.
+    return _Received(photo.data if photo else data, FileDigests(hexdigests), photo)
 
 
 async def read_upload_form(
-    request: HttpRequest, *, file_field: str, max_body_bytes: int, required: tuple[str, ...] = ()
+    request: HttpRequest,
+    *,
+    file_field: str,
+    max_body_bytes: int,
+    max_file_bytes: int,
+    required: tuple[str, ...] = (),
 ) -> UploadForm:
     """The form the ASGI layer read for this request, or (without that layer, as under Django's
     test client) the same reading of the request's body, off the event loop."""
@@ -315,7 +334,10 @@ async def read_upload_form(
     if received is not None:
         return received
     reader = FormReader(
-        request.META.get("CONTENT_TYPE", ""), file_field=file_field, max_body_bytes=max_body_bytes
+        request.META.get("CONTENT_TYPE", ""),
+        file_field=file_field,
+        max_body_bytes=max_body_bytes,
+        max_file_bytes=max_file_bytes,
     )
     await sync_to_async(_feed_body, thread_sensitive=False)(reader, request)
     return await reader.finish(required=required)

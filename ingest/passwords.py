@@ -156,16 +156,16 @@ async def _verdict(raw: str, stored_hash: str, address: str, holding_body: bool)
     key = hmac.new(
         settings.SECRET_KEY.encode(), f"{stored_hash}\0{raw}".encode(), hashlib.sha256
     ).digest()
-    if key in _outcomes:
+    lane = _GENERAL
+    if key not in _outcomes and key not in _in_flight:
+        lane = _KNOWN if await _is_known(address) else _GENERAL  # may wait for the database
+    if key in _outcomes:  # settled before, or while the lane was being looked up
         _outcomes.move_to_end(key)
         outcome = _outcomes[key]
     else:
-        check = _in_flight.get(key)
-        if check is None:
-            lane = _KNOWN if await _is_known(address) else _GENERAL
-            check = _in_flight.get(key) or _start_check(
-                key, raw, stored_hash, address, holding_body, lane
-            )
+        check = _in_flight.get(key) or _start_check(
+            key, raw, stored_hash, address, holding_body, lane
+        )
         # Shielded: one upload giving up (its client left) must not cancel the others' check.
         outcome = await asyncio.shield(check)
     if outcome:

@@ -25,7 +25,7 @@ from ingest.passwords import authenticate_ingest
 from ingest.pipeline import process_photo
 from ingest.requests import body_limit, upload_context
 from ingest.selectors import gallery_jobs
-from media.images import EXTENSIONS
+from media.images import EXTENSIONS, MB
 from media.models import MediaObject
 from media.services import read_file
 from slots.models import Slot
@@ -50,6 +50,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             request,
             file_field="fileToUpload",
             max_body_bytes=body_limit(slot, config),
+            max_file_bytes=slot.upload_limit_mb(config) * MB,
             required=("password", "hash"),
         )
         if not form.authenticated:
@@ -103,7 +104,10 @@ async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
     try:
         slot, config = await upload_context(request, slot_id)
         form = await read_upload_form(
-            request, file_field="test_image", max_body_bytes=body_limit(slot, config)
+            request,
+            file_field="test_image",
+            max_body_bytes=body_limit(slot, config),
+            max_file_bytes=slot.upload_limit_mb(config) * MB,
         )
         result = await process_photo(
             slot=slot,

@@ -273,7 +273,8 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
     Returns None for a layout it does not follow (stray bytes between segments, which libjpeg
     tolerates): the caller then re-encodes instead.
     """
-    out, pos = [data[:2]], 2
+    view = memoryview(data)  # kept segments are joined from views: the scan is copied once
+    out, pos = [view[:2]], 2
     while pos + 1 < len(data):
         if data[pos] != 0xFF:
             return None
@@ -282,14 +283,14 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
             pos += 1
             continue
         if marker == 0xD9:  # end of image: whatever follows (a polyglot's payload) is dropped
-            out.append(data[pos : pos + 2])
+            out.append(view[pos : pos + 2])
             break
         end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
             found = _MARKER_AFTER_SCAN.search(data, end)
             end = found.start() if found else len(data)
         if not (0xE0 <= marker <= 0xEF and marker not in _KEPT_APP_MARKERS) and marker != 0xFE:
-            out.append(data[pos:end])
+            out.append(view[pos:end])
         pos = end
     else:
         return None  # no end-of-image marker

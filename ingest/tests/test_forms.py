@@ -83,3 +83,22 @@ def test_a_body_over_the_limit_is_refused_as_it_arrives():
     with pytest.raises(IngestError) as refused:
         form_reader.feed(booth_body(PHOTO))
     assert refused.value.reason == "payload_too_large"
+
+
+def test_once_made_safe_only_the_safe_photo_goes_on():
+    big = jpeg_bytes(size=(3000, 2000))
+    form = read(booth_body(big), 64 * 1024)
+    assert form.take_file() is form.photo.data
+
+
+def test_a_photo_over_the_file_limit_is_left_to_the_pipeline_as_uploaded():
+    big = jpeg_bytes(size=(3000, 2000))
+    form_reader = FormReader(
+        MULTIPART["Content-Type"],
+        file_field="fileToUpload",
+        max_body_bytes=10 * 1024 * 1024,
+        max_file_bytes=len(big) - 1,
+    )
+    form_reader.feed(booth_body(big))
+    form = async_to_sync(form_reader.finish)()
+    assert form.photo is None and form.file_data == big
