@@ -246,8 +246,9 @@ class _StreamDigest:
 
     async def finish(self, chunks: list[bytes], claimed: str | None, check: bool) -> "_Received":
         batch, self._batch = self._batch, []
-        jpeg_check = self._check if check else JpegCheck()
-        done = self._lane.submit(_complete, self._hashers, jpeg_check, batch, chunks, claimed)
+        done = self._lane.submit(
+            _complete, self._hashers, self._check, batch, chunks, claimed, check
+        )
         return await asyncio.wrap_future(done)
 
     def cancel(self) -> None:
@@ -305,6 +306,7 @@ def _complete(
     batch: list[bytes],
     chunks: list[bytes],
     claimed: str | None,
+    vouch: bool,
 ) -> _Received:
     _update(hashers, check, batch)
     data = b"".join(chunks)
@@ -313,7 +315,7 @@ def _complete(
     late = _algorithm(claimed)  # a `hash` field sent after the file: one more pass, rare
     if late and late not in hexdigests:
         hexdigests[late] = hashlib.new(late, data).hexdigest()
-    photo = normalise_checked_jpeg(data, check)
+    photo = normalise_checked_jpeg(data, check) if vouch else None
     # Once made safe, the photo as uploaded is needed no more: only one copy goes on.
     return _Received(photo.data if photo else data, FileDigests(hexdigests), photo)
 
