@@ -23,8 +23,9 @@ lint: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py check
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
+# A short run by default; BENCH_ARGS=--long for the figures in bench/RESULTS.md.
 bench: $(VENV)/.installed
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/gateway.py $(BENCH_ARGS)
 
 # The Staff guide's pictures: the layout browser tests photograph every page at 1440×900 and 390 px.
 screenshots: $(VENV)/.installed

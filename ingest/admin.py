@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from core.models import RuntimeSetting
 from core.runtime import INGEST_PASSWORD_KEY, provider_of_api_key, spec_for
 from ingest import configuration
-from ingest.models import JobHistory
+from ingest.models import JobHistory, WrongPasswordCount
 from ingest.passwords import validate_ingest_password
 
 
@@ -47,6 +47,21 @@ class JobHistoryAdmin(admin.ModelAdmin):
         if job.duration_ms is None:
             return "—"
         return _("%(seconds).1f с") % {"seconds": job.duration_ms / 1000}
+
+
+@admin.register(WrongPasswordCount)
+class WrongPasswordCountAdmin(admin.ModelAdmin):
+    """Wrong ingest passwords per slot and minute, counted by the ingest endpoint: read only."""
+
+    list_display = ("minute", "slot", "count")
+    list_filter = ("slot", "minute")
+    date_hierarchy = "minute"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class SettingForm(forms.ModelForm):

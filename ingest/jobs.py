@@ -5,6 +5,7 @@ the job succeeds or fails, or the reconciliation of jobs whose worker died (cras
 """
 
 import asyncio
+import re
 import secrets
 import time
 import uuid
@@ -49,6 +50,80 @@ class JobAlreadyEnded(Exception):
     """The job was ended elsewhere (reconciled as overdue) before its result could be recorded."""
 
 
+@dataclass(frozen=True)
+class JobClaim:
+    """What an upload does: run a new job, or answer with an earlier one's outcome."""
+
+    job: JobHistory | None = None
+    earlier: JobHistory | None = None
+
+
+async def claim_job(
+    *,
+    slot: Slot,
+    source: str,
+    window_seconds: int,
+    sha256: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> JobClaim:
+    """Start a job for this upload, or name the earlier job it replays or follows.
+
+    The database decides, not a read-then-insert: the unique constraints on running jobs of an
+    input (single flight) and on a slot's live Idempotency-Keys let one concurrent first use
+    insert; the others find its row on their next look. A key already naming a different file
+    is refused (422 `idempotency_key_reused`, IETF Idempotency-Key draft): replaying it would
+    hand the earlier guest's photo to this one.
+    """
+    key = idempotency_key_of(idempotency_key)
+    for _ in range(_CLAIM_ATTEMPTS):
+        earlier = await find_earlier_job(slot, sha256, key)
+        if earlier is not None:
+            if key and earlier.idempotency_key == key and earlier.input_sha256 != sha256:
+                raise IngestError("idempotency_key_reused", "this key was used for another file")
+            return JobClaim(earlier=earlier)
+        job = await start_job(
+            slot=slot,
+            source=source,
+            window_seconds=window_seconds,
+            sha256=sha256,
+            idempotency_key=key,
+            metadata=metadata,
+        )
+        if job is not None:
+            return JobClaim(job=job)
+        if key:
+            await sync_to_async(_release_expired_key)(slot, key)
+    raise IngestError("internal_error", "the job for this upload could not be claimed")
+
+
+# Each failed attempt means another upload's row won the race; the next look finds it.
+_CLAIM_ATTEMPTS = 3
+_KEY_LENGTH = 128
+
+
+def idempotency_key_of(header: str) -> str:
+    """The Idempotency-Key header's key: an sf-string (quoted) or a bare token; '' if absent."""
+    key = header.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if len(key) > _KEY_LENGTH or any(not " " <= c <= "~" for c in key):
+        raise IngestError(
+            "bad_request", f"Idempotency-Key must be 1-{_KEY_LENGTH} printable ASCII characters"
+        )
+    return key
+
+
+def _release_expired_key(slot: Slot, key: str) -> None:
+    # A key names its job for the result's TTL; past it the key may name a new upload.
+    JobHistory.objects.filter(
+        slot=slot,
+        idempotency_key=key,
+        status=JobHistory.Status.DONE,
+        result_expires_at__lte=timezone.now(),
+    ).update(idempotency_key="")
+
+
 async def start_job(
     *,
     slot: Slot,
@@ -58,37 +133,54 @@ async def start_job(
     idempotency_key: str,
     metadata: dict[str, str],
 ) -> JobHistory | None:
-    """A new `processing` job, or None when an identical upload's job is already running."""
+    """A new `processing` job, or None when a unique constraint says another upload owns it."""
+    job = JobHistory(
+        slot=slot,
+        slot_version=slot.version,
+        source=source,
+        provider=slot.provider,
+        deadline_at=timezone.now() + timedelta(seconds=window_seconds),
+        input_sha256=sha256,
+        idempotency_key=idempotency_key,
+        metadata=cap_metadata(metadata),
+        public_code=secrets.token_urlsafe(9),
+    )
+    return job if await sync_to_async(_insert)(job) else None
+
+
+def _insert(job: JobHistory) -> bool:
     try:
-        return await JobHistory.objects.acreate(
-            slot=slot,
-            slot_version=slot.version,
-            source=source,
-            provider=slot.provider,
-            deadline_at=timezone.now() + timedelta(seconds=window_seconds),
-            input_sha256=sha256,
-            idempotency_key=idempotency_key[:128],
-            metadata=cap_metadata(metadata),
-            public_code=secrets.token_urlsafe(9),
-        )
-    except IntegrityError:  # the single-flight constraint: another worker runs this input
-        return None
+        # A savepoint: the refused insert must not break a transaction around it.
+        with transaction.atomic():
+            job.save(force_insert=True)
+    except IntegrityError:  # single flight or a live key: another upload's job
+        return False
+    return True
 
 
 async def find_earlier_job(slot: Slot, sha256: str, idempotency_key: str) -> JobHistory | None:
-    """A running or successful job for the same input, whose result this upload may reuse."""
-    now = timezone.now()
-    same_input = JobHistory.objects.filter(slot=slot).exclude(
-        status__in=[JobHistory.Status.FAILED, JobHistory.Status.TIMEOUT]
-    )
+    """A running or successful job whose outcome this upload may reuse.
+
+    With a key: the job the key names, else the running job of the same input (single flight
+    holds whatever the key). Without one: a job of the same input and slot version.
+    """
     if idempotency_key:
-        same_input = same_input.filter(idempotency_key=idempotency_key[:128])
-    else:
-        same_input = same_input.filter(slot_version=slot.version, input_sha256=sha256)
-    candidates = same_input.filter(
-        status=JobHistory.Status.PROCESSING
-    ) | same_input.with_live_result(now)
-    return await candidates.order_by("-started_at").afirst()
+        named = await _reusable(slot).filter(idempotency_key=idempotency_key).afirst()
+        if named is not None:
+            return named
+        running = JobHistory.Status.PROCESSING
+        return await _same_input(slot, sha256).filter(status=running).afirst()
+    return await _reusable(slot, _same_input(slot, sha256)).afirst()
+
+
+def _same_input(slot: Slot, sha256: str):
+    return JobHistory.objects.filter(slot=slot, slot_version=slot.version, input_sha256=sha256)
+
+
+def _reusable(slot: Slot, jobs=None):
+    jobs = JobHistory.objects.filter(slot=slot) if jobs is None else jobs
+    running = jobs.filter(status=JobHistory.Status.PROCESSING)
+    return (running | jobs.with_live_result(timezone.now())).order_by("-started_at")
 
 
 async def follow(leader: JobHistory, deadline: float) -> IngestResult:
@@ -213,8 +305,18 @@ def reconcile_overdue_jobs() -> int:
 
 
 def cap_metadata(fields: dict[str, str]) -> dict[str, str]:
-    """Keep the booth's extra text fields for the record, bounded in count and size."""
+    """Keep the booth's extra text fields for the record, bounded in count and size.
+
+    Control characters go: PostgreSQL's jsonb refuses NUL, and none belongs in a booth's field.
+    """
     return {
-        str(key)[:64]: str(value)[:METADATA_MAX_CHARS]
+        _printable(key)[:64]: _printable(value)[:METADATA_MAX_CHARS]
         for key, value in list(fields.items())[:METADATA_MAX_FIELDS]
     }
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(text: object) -> str:
+    return _CONTROL.sub("", str(text))

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -105,6 +105,13 @@ class JobHistory(models.Model):
                 condition=Q(status="processing") & ~Q(input_sha256=""),
                 name="job_single_flight",
             ),
+            # An Idempotency-Key names one job per slot: concurrent first uses of a key insert
+            # one row. A failed or timed-out job leaves the index, so a retry may run again.
+            models.UniqueConstraint(
+                fields=["slot", "idempotency_key"],
+                condition=Q(status__in=["processing", "done"]) & ~Q(idempotency_key=""),
+                name="job_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -130,7 +137,17 @@ class LeaseQuerySet(models.QuerySet):
         (a crashed worker never releases). SKIP LOCKED lets concurrent claimers pass each other
         on PostgreSQL; SQLite serialises writers, so the same statement is atomic there too.
         """
-        self._ensure_seats(scope, limit)
+        # Seats are rows that stay once created: only a claim that finds none free checks
+        # whether the limit has seats it never had (a raised limit, a new scope).
+        if self._take_free_seat(scope, limit, job_id, expires_at):
+            return True
+        return self._ensure_seats(scope, limit) and self._take_free_seat(
+            scope, limit, job_id, expires_at
+        )
+
+    def _take_free_seat(
+        self, scope: str, limit: int, job_id: uuid.UUID, expires_at: datetime
+    ) -> bool:
         table = connection.ops.quote_name(ConcurrencyLease._meta.db_table)
         lock = (
             " FOR UPDATE SKIP LOCKED"
@@ -157,13 +174,15 @@ class LeaseQuerySet(models.QuerySet):
             cursor.execute(sql, params)
             return cursor.rowcount == 1
 
-    def _ensure_seats(self, scope: str, limit: int) -> None:
+    def _ensure_seats(self, scope: str, limit: int) -> bool:
+        """Create the seats `scope` lacks up to `limit`; whether there were any to create."""
         if self.filter(scope=scope, seat=limit - 1).exists():
-            return
+            return False
         self.bulk_create(
             [ConcurrencyLease(scope=scope, seat=seat) for seat in range(limit)],
             ignore_conflicts=True,
         )
+        return True
 
     def release(self, job_id: uuid.UUID) -> int:
         return self.filter(job_id=job_id).update(job_id=None, expires_at=None)
@@ -275,3 +294,81 @@ class ProviderState(models.Model):
             until.append(now + timedelta(seconds=retry_after))
         if until:
             self.cooldown_until = max([*until, self.cooldown_until or now])
+
+
+class WrongPasswordQuerySet(models.QuerySet):
+    # Old minutes are dropped as new ones are written: staff look at hours and days.
+    RETENTION = timedelta(days=30)
+
+    def record(self, *, slot_id: str, at: datetime | None = None) -> None:
+        """Count one wrong ingest password for `slot_id` in its minute, safely across workers."""
+        minute = (at or timezone.now()).replace(second=0, microsecond=0)
+        same_minute = self.filter(slot_id=slot_id, minute=minute)
+        if same_minute.update(count=F("count") + 1):
+            return
+        try:
+            with transaction.atomic():
+                self.create(slot_id=slot_id, minute=minute, count=1)
+        except IntegrityError:  # another worker created the row between the two statements
+            same_minute.update(count=F("count") + 1)
+        else:
+            self.filter(minute__lt=minute - self.RETENTION).delete()
+
+
+class WrongPasswordCount(models.Model):
+    """Wrong ingest passwords sent to a slot within one minute (they create no job)."""
+
+    slot = models.ForeignKey(
+        Slot, verbose_name=_("слот"), on_delete=models.CASCADE, related_name="+"
+    )
+    minute = models.DateTimeField(_("минута"))
+    count = models.PositiveIntegerField(_("неверных паролей"), default=0)
+
+    objects = WrongPasswordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("неверный пароль загрузки")
+        verbose_name_plural = _("неверные пароли загрузки")
+        constraints = [
+            models.UniqueConstraint(fields=["slot", "minute"], name="wrong_password_minute_unique")
+        ]
+        indexes = [models.Index(fields=["minute"], name="wrong_password_minute_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.slot_id} · {self.minute:%Y-%m-%d %H:%M} · {self.count}"
+
+
+class IngestClientQuerySet(models.QuerySet):
+    # A booth's address stays known this long after its last right password.
+    KEPT = timedelta(days=90)
+
+    def remember(self, *, address: str) -> None:
+        now = timezone.now()
+        if not self.filter(address=address).update(last_authenticated_at=now):
+            try:
+                with transaction.atomic():
+                    self.create(address=address, last_authenticated_at=now)
+            except IntegrityError:  # another worker recorded it meanwhile
+                self.filter(address=address).update(last_authenticated_at=now)
+            self.filter(last_authenticated_at__lt=now - self.KEPT).delete()
+
+    async def aknown(self, address: str) -> bool:
+        since = timezone.now() - self.KEPT
+        return await self.filter(address=address, last_authenticated_at__gte=since).aexists()
+
+
+class IngestClient(models.Model):
+    """A client address that sent the right ingest password: a booth, whose password checks get
+    a lane of their own (ingest.passwords)."""
+
+    address = models.CharField(_("адрес"), max_length=45, unique=True)
+    last_authenticated_at = models.DateTimeField(_("последний верный пароль"))
+
+    objects = IngestClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("адрес фотобудки")
+        verbose_name_plural = _("адреса фотобудок")
+
+    def __str__(self) -> str:
+        return self.address

@@ -7,7 +7,6 @@ happens: validation errors, provider faults, the window running out, or the clie
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +25,8 @@ from ingest.calls import template_images
 from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
 from ingest.delivery import deliver, print_aspect_ratio
 from ingest.errors import IngestError
-from ingest.jobs import IngestResult, afinish_job, find_earlier_job, follow, start_job
+from ingest.forms import FileDigests
+from ingest.jobs import IngestResult, afinish_job, claim_job, follow
 from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
@@ -35,8 +35,6 @@ from providers.base import ImageInput, ProviderResult, TemplateImage
 from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
 log = structlog.get_logger(__name__)
-
-_HASH_BY_LENGTH = {32: hashlib.md5, 40: hashlib.sha1, 64: hashlib.sha256}
 
 
 # Template roles sent to providers; an overlay brands the print afterwards and is never sent.
@@ -51,6 +49,8 @@ class _JobContext:
     deadline: float
     public_base_url: str
     site_url: str
+    digests: FileDigests
+    normalised: images.EncodedImage | None
     attempts: Attempts = field(default_factory=Attempts)
 
     def record(self, **fields: Any) -> dict[str, Any]:
@@ -78,37 +78,39 @@ async def process_photo(
     idempotency_key: str = "",
     public_base_url: str = "",
     site_url: str = "",
+    digests: FileDigests | None = None,
+    normalised: images.EncodedImage | None = None,
 ) -> IngestResult:
     """Run one upload through the pipeline, or replay an earlier job for the same input.
 
     `public_base_url` is where providers that download inputs by URL can reach this server;
-    `site_url` where guests do (the QR code on the print links there).
+    `site_url` where guests do (the QR code on the print links there). `digests` and
+    `normalised` are what the upload's reading already worked out from `data`.
     """
     window = slot.response_window_seconds(config)
     deadline = time.monotonic() + window
-    sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-    earlier = await find_earlier_job(slot, sha256, idempotency_key)
-    if earlier is not None:
-        return await follow(earlier, deadline)
-    job = await start_job(
+    digests = digests or await asyncio.to_thread(FileDigests.of, data, claimed_hash)
+    claim = await claim_job(
         slot=slot,
         source=source,
         window_seconds=window,
-        sha256=sha256,
+        sha256=digests.sha256,
         idempotency_key=idempotency_key,
         metadata=metadata or {},
     )
-    if job is None:  # an identical upload started meanwhile: single flight
-        leader = await find_earlier_job(slot, sha256, "")
-        if leader is None:
-            raise IngestError("internal_error", "the identical upload vanished")
-        return await follow(leader, deadline)
+    if claim.earlier is not None:
+        return await follow(claim.earlier, deadline)
+    job = claim.job
     log.info("ingest.accepted", job_id=str(job.job_id), slot_id=slot.pk, source=source)
     # The job runs in its own task: when the booth disconnects, Django cancels this coroutine
     # but the job still finishes inside its window, so a retry of the same shot (which follows
     # this job) gets the result instead of a second provider call.
-    context = _JobContext(job, slot, config, deadline, public_base_url, site_url)
-    task = asyncio.ensure_future(_run_to_terminal_state(context, data, claimed_hash))
+    context = _JobContext(
+        job, slot, config, deadline, public_base_url, site_url, digests, normalised
+    )
+    # Handed over in a list the job empties: the raw upload is freed once normalised.
+    task = asyncio.ensure_future(_run_to_terminal_state(context, [data], claimed_hash))
+    del data
     _running_jobs.add(task)
     task.add_done_callback(_forget_job)
     return await asyncio.shield(task)
@@ -124,7 +126,7 @@ def _forget_job(task: asyncio.Task) -> None:
 
 
 async def _run_to_terminal_state(
-    context: _JobContext, data: bytes, claimed_hash: str | None
+    context: _JobContext, data: list[bytes], claimed_hash: str | None
 ) -> IngestResult:
     job = context.job
     try:
@@ -161,14 +163,16 @@ async def _fail(context: _JobContext, reason: str = "internal_error") -> None:
     )
 
 
-async def _run(context: _JobContext, data: bytes, claimed_hash: str | None) -> IngestResult:
+async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | None) -> IngestResult:
     job, slot, config = context.job, context.slot, context.config
+    data = upload.pop()
     limit_mb = slot.upload_limit_mb(config)
     if len(data) > limit_mb * images.MB:
         raise IngestError("payload_too_large", f"file is over the {limit_mb} MB limit")
     await release_db_connections()  # decoding may wait behind other uploads' images
-    photo = await _normalise(data)
-    job.hash_check = await _check_hash(job, data, claimed_hash, config.hash_check)
+    photo = context.normalised or await _normalise(data)
+    del data
+    job.hash_check = _check_hash(job, context.digests, claimed_hash, config.hash_check)
     await claim_seats(job, config)
     templates = await template_images(slot, roles=PROVIDER_ROLES)
     await release_db_connections()
@@ -228,26 +232,16 @@ async def _normalise(data: bytes) -> images.EncodedImage:
         raise IngestError("invalid_image", str(error)) from None
 
 
-async def _check_hash(job: JobHistory, data: bytes, claimed: str | None, mode: str) -> str:
+def _check_hash(job: JobHistory, digests: FileDigests, claimed: str | None, mode: str) -> str:
     """Compare the booth's `hash` with the file's digest; only `enforce` rejects a mismatch."""
     if mode == "off" or claimed is None:
         return JobHistory.HashCheck.OFF
-    outcome = await asyncio.to_thread(hash_outcome, data, claimed)
+    outcome = digests.hash_check(claimed)
     if outcome != JobHistory.HashCheck.MATCH:
         log.warning("ingest.hash_mismatch", job_id=str(job.job_id), outcome=outcome, mode=mode)
         if mode == "enforce":
             raise IngestError("hash_mismatch", "hash does not match the file's digest")
     return outcome
-
-
-def hash_outcome(data: bytes, claimed: str) -> str:
-    claimed = claimed.strip().lower()
-    algorithm = _HASH_BY_LENGTH.get(len(claimed))
-    if algorithm is None or any(c not in "0123456789abcdef" for c in claimed):
-        return JobHistory.HashCheck.UNRECOGNISED
-    if algorithm(data).hexdigest() == claimed:
-        return JobHistory.HashCheck.MATCH
-    return JobHistory.HashCheck.MISMATCH
 
 
 async def _store_result(

@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.runtime import load_runtime_settings
-from ingest.models import JobHistory
+from ingest.models import JobHistory, WrongPasswordCount
 from media.models import MediaObject
 from providers.base import FAILURE_CODES
 from slots.models import Slot
@@ -114,6 +114,17 @@ def result_file(job_id: uuid.UUID, *, preview: bool) -> MediaObject | None:
 
 def provider_input(media_id: uuid.UUID) -> MediaObject | None:
     return MediaObject.objects.filter(pk=media_id, kind=MediaObject.Kind.PROVIDER_INPUT).first()
+
+
+def wrong_password_counts(since: datetime) -> dict[str, int]:
+    """Wrong ingest passwords per slot id since `since` (counted by whole minutes)."""
+    rows = (
+        WrongPasswordCount.objects.filter(minute__gte=since.replace(second=0, microsecond=0))
+        .values("slot")
+        .annotate(total=Sum("count"))
+        .values_list("slot", "total")
+    )
+    return dict(rows)
 
 
 def _running(now: datetime) -> QuerySet[JobHistory]:

@@ -11,20 +11,20 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core import metrics
-from core.auth import astaff_only
+from core.auth import astaff_only, client_ip
 from core.db import release_db_connections
 from core.errors import error_response
 from core.links import provider_media_base, public_url, site_url
-from core.runtime import aload_runtime_settings
 from ingest import results
 from ingest.errors import IngestError
-from ingest.forms import read_upload_form
+from ingest.forms import keep_body, read_upload_form
 from ingest.jobs import IngestResult
 from ingest.models import JobHistory
-from ingest.passwords import acheck_ingest_password
-from ingest.pipeline import get_active_slot, process_photo
+from ingest.passwords import authenticate_ingest
+from ingest.pipeline import process_photo
+from ingest.requests import body_limit, upload_context
 from ingest.selectors import gallery_jobs
-from media.images import EXTENSIONS
+from media.images import EXTENSIONS, MB
 from media.models import MediaObject
 from media.services import StorageUnavailable, open_stream
 from slots.models import Slot
@@ -36,21 +36,35 @@ _NOT_METADATA = {"password"}
 @csrf_exempt
 @require_POST
 async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
-    """DSLR Remote Pro's "HTTP POST post-processing" target (DESIGN.md §3)."""
+    """DSLR Remote Pro's "HTTP POST post-processing" target (DESIGN.md §3).
+
+    In production the ASGI layer (ingest.asgi) has already read the form and checked the
+    password; this view then finds both in the request's scope.
+    """
     started, provider = time.monotonic(), ""
     try:
-        slot = await get_active_slot(slot_id)
+        slot, config = await upload_context(request, slot_id)
         provider = slot.provider
         form = await read_upload_form(
-            request, file_field="fileToUpload", required=("password", "hash")
+            request,
+            file_field="fileToUpload",
+            max_body_bytes=body_limit(slot, config),
+            max_file_bytes=slot.upload_limit_mb(config) * MB,
+            required=("password", "hash"),
         )
-        config = await aload_runtime_settings()
-        await release_db_connections()  # a password check may queue behind a slow hash
-        if not await acheck_ingest_password(form.fields["password"], config.ingest_password_hash):
-            raise IngestError("invalid_password", "wrong ingest password")
+        if not form.authenticated:
+            await release_db_connections()  # a password check may queue behind a slow hash
+            await authenticate_ingest(
+                form.fields["password"],
+                stored_hash=config.ingest_password_hash,
+                address=client_ip(request),
+                slot_id=slot.pk,
+            )
         result = await process_photo(
             slot=slot,
-            data=form.file_data,
+            data=form.take_file(),
+            digests=form.digests,
+            normalised=form.take_photo(),
             source=JobHistory.Source.INGEST,
             config=config,
             claimed_hash=form.fields["hash"],
@@ -83,17 +97,25 @@ def _outcome(error: IngestError) -> str:
 @require_POST
 async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
     """The staff UI's «Протестировать конфигурацию»: the ingest pipeline without the password."""
+    await keep_body(request)  # the CSRF check below may parse the body as a form
     denied = await astaff_only(request)
     if denied is not None:
         return denied
     try:
-        slot = await get_active_slot(slot_id)
-        form = await read_upload_form(request, file_field="test_image")
+        slot, config = await upload_context(request, slot_id)
+        form = await read_upload_form(
+            request,
+            file_field="test_image",
+            max_body_bytes=body_limit(slot, config),
+            max_file_bytes=slot.upload_limit_mb(config) * MB,
+        )
         result = await process_photo(
             slot=slot,
-            data=form.file_data,
+            data=form.take_file(),
+            digests=form.digests,
+            normalised=form.take_photo(),
             source=JobHistory.Source.UI_TEST,
-            config=await aload_runtime_settings(),
+            config=config,
             metadata={"requested_by": request.user.get_username()},
             public_base_url=provider_media_base(request),
             site_url=site_url(request),

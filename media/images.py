@@ -130,14 +130,117 @@ def normalise_upload(data: bytes) -> EncodedImage:
     mime = sniff_mime(data)
     if mime == JPEG:
         header = _open(data, mime)
-        if header.getexif().get(_ORIENTATION, 1) == 1:
-            header.draft("RGB", (header.width // 8, header.height // 8))
+        if _orientation(header) == 1:
+            width, height = header.size
+            # At least 1 px: Pillow divides by the requested size (a 7 px side would ask for 0).
+            header.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             _load(header)
             stripped = strip_jpeg_metadata(data)
             if stripped is not None:
-                return EncodedImage(stripped, JPEG, header.width, header.height)
+                return EncodedImage(stripped, JPEG, width, height)
     image, mime = decode(data)
-    return encode(ImageOps.exif_transpose(image), mime)
+    try:
+        return encode(ImageOps.exif_transpose(image), mime)
+    except _DECODE_ERRORS as error:  # malformed EXIF, or a pixel layout that cannot be re-encoded
+        raise InvalidImage(f"image cannot be made safe: {error}") from error
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return image.getexif().get(_ORIENTATION, 1)
+    except _DECODE_ERRORS as error:
+        raise InvalidImage(f"image metadata does not parse: {error}") from error
+
+
+def normalise_checked_jpeg(data: bytes, check: "JpegCheck") -> EncodedImage | None:
+    """`normalise_upload`'s answer for a JPEG that `check` already decoded as it arrived, without
+    decoding it again; None when the check could not vouch for it (then use normalise_upload)."""
+    size = check.size
+    stripped = strip_jpeg_metadata(data) if size is not None else None
+    if stripped is None:
+        return None
+    return EncodedImage(stripped, JPEG, *size)
+
+
+class JpegCheck:
+    """The validation decode of an upright JPEG (as in normalise_upload: every entropy-coded
+    block, at 1/8 scale), done on the bytes as they arrive instead of after the last one.
+
+    Feed it the file's chunks in order, off the event loop. It never raises: anything it cannot
+    vouch for (not a JPEG, rotated, corrupt, cut short) leaves `size` None, and the upload then
+    goes through normalise_upload, which finds the fault and names it.
+    """
+
+    # The header is parsed again each time its bytes double, up to the most it may take.
+    _FIRST_TRY = 8 * 1024
+    _MAX_HEADER = 1024 * 1024
+
+    def __init__(self) -> None:
+        self._header = b""
+        self._next_try = self._FIRST_TRY
+        self._decoder = None
+        self._image: Image.Image | None = None
+        self._full_size = (0, 0)
+        self._pending = b""
+        self._given_up = False
+        self.size: tuple[int, int] | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self._given_up or self.size is not None or not data:
+            return
+        try:
+            if self._decoder is None:
+                data = self._start(data)
+            if self._decoder is not None and data:
+                self._decode(data)
+        except Exception:  # whatever it is, normalise_upload will find it and name it
+            self._give_up()
+
+    def _start(self, data: bytes) -> bytes:
+        """Collect the header; once it parses, set up the decoder. Returns the scan data."""
+        self._header += data
+        if not self._header.startswith(b"\xff\xd8\xff") or len(self._header) > self._MAX_HEADER:
+            self._give_up()
+            return b""
+        if len(self._header) < self._next_try:
+            return b""
+        self._next_try = 2 * len(self._header)
+        try:
+            image = _open(self._header, JPEG)
+        except InvalidImage:
+            return b""  # not all of the header yet
+        if image.getexif().get(_ORIENTATION, 1) != 1:
+            self._give_up()  # a rotated photo is decoded in full and re-encoded anyway
+            return b""
+        width, height = image.size
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+        image.load_prepare()
+        [(codec, extents, offset, args)] = image.tile
+        image.tile = []
+        self._decoder = Image._getdecoder(image.mode, codec, args, image.decoderconfig)
+        self._decoder.setimage(image.im, extents)
+        self._image, self._full_size = image, (width, height)
+        scan, self._header = self._header[offset:], b""
+        return scan
+
+    def _decode(self, data: bytes) -> None:
+        buffer = self._pending + data if self._pending else data
+        consumed, error = self._decoder.decode(buffer)
+        if consumed < 0:  # the decoder reached the end of the image, or failed
+            if error < 0:
+                self._give_up()
+            else:
+                self.size = self._full_size
+                self._release()
+            return
+        self._pending = buffer[consumed:]
+
+    def _give_up(self) -> None:
+        self._given_up = True
+        self._release()
+
+    def _release(self) -> None:
+        self._decoder, self._image, self._header, self._pending = None, None, b"", b""
 
 
 def render_result(data: bytes, output_mime: str, *, trusted: bool = False) -> RenderedResult:
@@ -173,7 +276,8 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
     Returns None for a layout it does not follow (stray bytes between segments, which libjpeg
     tolerates): the caller then re-encodes instead.
     """
-    out, pos = [data[:2]], 2
+    view = memoryview(data)  # kept segments are joined from views: the scan is copied once
+    out, pos = [view[:2]], 2
     while pos + 1 < len(data):
         if data[pos] != 0xFF:
             return None
@@ -182,14 +286,14 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
             pos += 1
             continue
         if marker == 0xD9:  # end of image: whatever follows (a polyglot's payload) is dropped
-            out.append(data[pos : pos + 2])
+            out.append(view[pos : pos + 2])
             break
         end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
             found = _MARKER_AFTER_SCAN.search(data, end)
             end = found.start() if found else len(data)
         if not (0xE0 <= marker <= 0xEF and marker not in _KEPT_APP_MARKERS) and marker != 0xFE:
-            out.append(data[pos:end])
+            out.append(view[pos:end])
         pos = end
     else:
         return None  # no end-of-image marker

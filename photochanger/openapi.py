@@ -39,8 +39,14 @@ BUMP_HINT = (
 # Answered by ingest.asgi.BodyLimitMiddleware before Django runs (a declared or an actual body
 # over the limit, a body that trickles in past UPLOAD_READ_TIMEOUT_SECONDS).
 ASGI_FAILURES = {"payload_too_large": 413, "request_timeout": 408}
-# Ingest checks the staff test run skips: it takes no password and no `hash`.
-INGEST_ONLY = {"invalid_password", "hash_mismatch"}
+# Ingest checks the staff test run skips: it takes no password, no `hash`, no Idempotency-Key.
+INGEST_ONLY = {
+    "invalid_password",
+    "hash_mismatch",
+    "throttled",
+    "password_check_busy",
+    "idempotency_key_reused",
+}
 # Answers any route may give before (or instead of) its view: control characters in the path or
 # query and an oversized request head (core.asgi), a database that went away (core.errors).
 SITE_FAILURES = {

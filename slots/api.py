@@ -29,11 +29,12 @@ from media.output import OverlayRejected
 from media.services import StorageUnavailable, open_file
 from media.uploads import store_image
 from slots import services
-from slots.models import Slot, SlotTemplateMedia
+from slots.models import Slot, SlotTemplateMedia, could_be_slot_id
 
 
 def get_slot(slot_id: str, slots: QuerySet[Slot] | None = None) -> Slot:
-    slot = (slots if slots is not None else Slot.objects).filter(pk=slot_id).first()
+    slots = slots if slots is not None else Slot.objects.all()
+    slot = slots.filter(pk=slot_id).first() if could_be_slot_id(slot_id) else None
     if slot is None:
         raise ApiError(404, "slot_not_found", f"no slot {slot_id!r}")
     return slot

@@ -1,3 +1,4 @@
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,15 @@ MAX_CHAIN = 3
 
 def slot_ids() -> list[str]:
     return [f"slot-{number:03d}" for number in range(1, SLOT_COUNT + 1)]
+
+
+_SLOT_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def could_be_slot_id(value: str) -> bool:
+    """False for what no slot is called (NUL, control characters, slashes, long strings):
+    answered without a query, which PostgreSQL would fail on a NUL instead of missing."""
+    return _SLOT_ID.fullmatch(value) is not None
 
 
 def new_gallery_token() -> str:

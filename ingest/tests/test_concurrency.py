@@ -11,9 +11,14 @@ from django.db import connection
 from django.test import AsyncClient
 from django.utils import timezone
 
-from core.runtime import set_runtime_setting
-from ingest.models import ConcurrencyLease
+from core.runtime import load_runtime_settings, set_runtime_setting
+from ingest.errors import IngestError
+from ingest.jobs import claim_job
+from ingest.limits import claim_seats
+from ingest.models import ConcurrencyLease, JobHistory
 from ingest.tests.conftest import FakeDriver, jpeg_bytes, shot_form
+from ingest.tests.factories import JobFactory
+from slots.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,3 +99,65 @@ def test_concurrent_uploads_beyond_the_slot_limit_get_429(ingest_password, fake_
     assert all(1 <= int(r["Retry-After"]) <= 120 for r in busy)
     assert fake_provider.calls == 2
     assert not ConcurrencyLease.objects.filter(job_id__isnull=False).exists()
+
+
+def _claim_from_threads(count: int, photo_of) -> list:
+    """`count` uploads of one key claim their job at once, each on its own connection."""
+    slot = Slot.objects.get(pk="slot-001")
+    barrier = threading.Barrier(count)
+    outcomes = []
+
+    def claim(index: int):
+        barrier.wait()
+        try:
+            outcomes.append(
+                async_to_sync(claim_job)(
+                    slot=slot,
+                    source=JobHistory.Source.INGEST,
+                    window_seconds=30,
+                    sha256=photo_of(index),
+                    idempotency_key="constant-key",
+                    metadata={},
+                )
+            )
+        except IngestError as error:
+            outcomes.append(error.reason)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_racing_first_uses_of_a_key_with_different_photos_start_one_job():
+    outcomes = _claim_from_threads(20, lambda i: f"{i:064x}")
+
+    started = [o for o in outcomes if not isinstance(o, str) and o.job is not None]
+    assert len(started) == 1
+    assert outcomes.count("idempotency_key_reused") == 19
+    assert JobHistory.objects.filter(idempotency_key="constant-key").count() == 1
+
+
+def test_racing_first_uses_of_a_key_with_the_same_photo_follow_one_job():
+    outcomes = _claim_from_threads(20, lambda i: "a" * 64)
+
+    started = [o.job for o in outcomes if o.job is not None]
+    followers = [o.earlier for o in outcomes if o.earlier is not None]
+    assert len(started) == 1 and len(followers) == 19
+    assert {job.pk for job in followers} == {started[0].pk}
+
+
+def test_a_job_refused_by_its_providers_limit_keeps_no_slot_seat():
+    set_runtime_setting(key="per_provider_concurrency", value={"local": 1})
+    busy, job = JobFactory(), JobFactory()
+    async_to_sync(claim_seats)(busy, load_runtime_settings())
+
+    with pytest.raises(IngestError) as refused:
+        async_to_sync(claim_seats)(job, load_runtime_settings())
+
+    assert refused.value.reason == "provider_busy"
+    assert not ConcurrencyLease.objects.filter(job_id=job.job_id).exists()

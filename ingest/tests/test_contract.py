@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from core.runtime import set_runtime_setting
+from ingest import passwords
 from ingest.models import ConcurrencyLease
 from ingest.tests.conftest import jpeg_bytes, shot_form
 from media.services import StorageUnavailable
@@ -141,6 +142,24 @@ def _storage_unavailable(client, fake_provider):
         return post(client, shot_form(jpeg_bytes()))
 
 
+def _idempotency_key_reused(client, fake_provider):
+    key = {"Idempotency-Key": "shot-7"}
+    client.post("/api/ingest/slot-001", shot_form(jpeg_bytes()), headers=key)
+    return client.post("/api/ingest/slot-001", shot_form(jpeg_bytes(color=(9, 9, 9))), headers=key)
+
+
+def _throttled(client, fake_provider):
+    for _ in range(10):
+        post(client, shot_form(jpeg_bytes(), password="not-the-password"))
+    return post(client, shot_form(jpeg_bytes(), password="still-not-it"))
+
+
+def _password_check_busy(client, fake_provider):
+    # Every KDF thread and its queue taken: an unknown password must wait its turn.
+    with mock.patch.object(passwords._GENERAL, "busy", passwords.KDF_QUEUE + 1):
+        return post(client, shot_form(jpeg_bytes(), password="never-seen-before"))
+
+
 def _bad_response(client, fake_provider):
     async def garbage(job):
         return ProviderResult(b"<html>oops</html>", "image/png")
@@ -172,6 +191,9 @@ SCENARIOS = {
     "internal_error": _internal_error,
     "database_unavailable": _database_unavailable,
     "storage_unavailable": _storage_unavailable,
+    "idempotency_key_reused": _idempotency_key_reused,
+    "throttled": _throttled,
+    "password_check_busy": _password_check_busy,
 }
 # Answered by the ASGI body limit before Django: tested below with the real ASGI application.
 ASGI_ONLY = {"request_timeout"}

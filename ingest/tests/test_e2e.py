@@ -3,8 +3,10 @@
 import io
 import json
 import os
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import httpx
 import psycopg
@@ -83,6 +85,8 @@ def test_chunked_upload_without_length_is_cut_off_at_the_limit(server):
         "/ingest/slot-001",
         {"Content-Type": "multipart/form-data; boundary=x", "Transfer-Encoding": "chunked"},
     )
+    file_part = b'--x\r\nContent-Disposition: form-data; name="fileToUpload"; filename="a"\r\n\r\n'
+    booth.sock.sendall(b"%x\r\n" % len(file_part) + file_part + b"\r\n")
     chunk = os.urandom(1024 * 1024)
     status = None
     try:
@@ -163,3 +167,37 @@ def test_many_identical_uploads_at_once_share_one_job_without_starving_the_pool(
 
     assert [r.status_code for r in responses] == [200] * 40
     assert len({r.headers["x-job-id"] for r in responses}) == 1
+
+
+def test_one_idempotency_key_sent_with_twenty_photos_at_once_runs_one_job(server):
+    """The key's first use is decided by the database: one job, the others told it is reused."""
+    photos = [jpeg_bytes(size=(64, 48), color=(i * 12, 9, 9)) for i in range(20)]
+    assert len(set(photos)) == 20
+
+    def upload(photo: bytes) -> httpx.Response:
+        content_type, body = multipart(DSLR_FIELDS, photo)
+        return httpx.post(
+            f"{server['base']}/api/ingest/slot-002",
+            content=body,
+            headers={"Content-Type": content_type, "Idempotency-Key": "constant-key"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(upload, photos))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [422] * 19
+    refused = [r.json()["failure_reason"] for r in responses if r.status_code == 422]
+    assert set(refused) == {"idempotency_key_reused"}
+    assert _jobs_with_key(server, "constant-key") == 1
+
+
+def _jobs_with_key(server, key: str) -> int:
+    query = "SELECT count(*) FROM ingest_jobhistory WHERE idempotency_key = %s"
+    if server["pg_name"]:
+        with psycopg.connect(server["database_url"]) as conn:
+            return conn.execute(query, [key]).fetchone()[0]
+    path = server["database_url"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(query.replace("%s", "?"), [key]).fetchone()[0]

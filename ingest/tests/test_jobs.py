@@ -52,13 +52,61 @@ def test_changed_slot_config_processes_the_same_photo_again(client, ingest_passw
 
 
 @pytest.mark.django_db
-def test_idempotency_key_replays_even_for_different_bytes(client, ingest_password, fake_provider):
+def test_idempotency_key_replays_the_same_shot(client, ingest_password, fake_provider):
+    photo = jpeg_bytes()
+    first = client.post(URL, shot_form(photo), headers={"Idempotency-Key": "shot-42"})
+    second = client.post(URL, shot_form(photo), headers={"Idempotency-Key": '"shot-42"'})
+    assert second.status_code == 200
+    assert second["X-Job-Id"] == first["X-Job-Id"]
+    assert fake_provider.calls == 1
+
+
+@pytest.mark.django_db
+def test_idempotency_key_reused_for_another_photo_is_422_not_the_earlier_guests_image(
+    client, ingest_password, fake_provider
+):
     first = client.post(URL, shot_form(jpeg_bytes()), headers={"Idempotency-Key": "shot-42"})
     second = client.post(
         URL, shot_form(jpeg_bytes(color=(1, 2, 3))), headers={"Idempotency-Key": "shot-42"}
     )
-    assert second["X-Job-Id"] == first["X-Job-Id"]
+    assert second.status_code == 422
+    assert second.json()["failure_reason"] == "idempotency_key_reused"
+    assert "X-Job-Id" not in second and second.content != first.content
     assert fake_provider.calls == 1
+    assert JobHistory.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_idempotency_keys_are_scoped_per_slot(client, ingest_password, fake_provider):
+    photo = jpeg_bytes()
+    client.post(URL, shot_form(photo), headers={"Idempotency-Key": "shot-42"})
+    other = client.post(
+        "/api/ingest/slot-002",
+        shot_form(jpeg_bytes(color=(9, 9, 9))),
+        headers={"Idempotency-Key": "shot-42"},
+    )
+    assert other.status_code == 200
+    assert fake_provider.calls == 2
+
+
+@pytest.mark.django_db
+def test_a_key_past_the_result_ttl_names_a_new_upload(client, ingest_password, fake_provider):
+    client.post(URL, shot_form(jpeg_bytes()), headers={"Idempotency-Key": "shot-42"})
+    JobHistory.objects.update(result_expires_at=timezone.now() - timedelta(seconds=1))
+    again = client.post(
+        URL, shot_form(jpeg_bytes(color=(1, 2, 3))), headers={"Idempotency-Key": "shot-42"}
+    )
+    assert again.status_code == 200
+    assert fake_provider.calls == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["x" * 129, "bad\x00key", "ключ"])
+def test_malformed_idempotency_keys_are_400(client, ingest_password, fake_provider, key):
+    response = client.post(URL, shot_form(jpeg_bytes()), headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.json()["failure_reason"] == "bad_request"
+    assert not JobHistory.objects.exists()
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
 import io
+import random
 
 import pytest
 from PIL import Image
@@ -81,3 +82,103 @@ def test_trusted_result_in_the_output_format_is_served_as_is():
     rendered = images.render_result(data, images.JPEG, trusted=True)
     assert rendered.payload.data is data
     assert max(Image.open(io.BytesIO(rendered.preview.data)).size) <= images.PREVIEW_SIDE
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 7), (1, 10_000), (10_000, 1), (9, 3)])
+def test_jpegs_with_a_side_under_eight_pixels_are_accepted_at_their_size(size):
+    clean = images.normalise_upload(jpeg(size=size))
+
+    assert (clean.mime, clean.width, clean.height) == (images.JPEG, *size)
+
+
+def test_fast_path_reports_the_full_size_not_the_reduced_validation_decode():
+    clean = images.normalise_upload(jpeg(size=(640, 480)))
+    assert (clean.width, clean.height) == (640, 480)
+
+
+def _saved(image: Image.Image, form: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, form, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _saved(Image.new("CMYK", (2, 2)), "JPEG"),
+        _saved(Image.new("P", (30, 30)), "PNG", transparency=0),
+        _saved(Image.new("1", (30, 30)), "PNG"),
+        _saved(Image.new("I;16", (30, 30)), "PNG"),
+        _saved(Image.new("LA", (1, 10_000)), "PNG"),
+    ],
+    ids=["cmyk-jpeg", "palette-png", "1-bit-png", "16-bit-png", "tall-grey-alpha-png"],
+)
+def test_unusual_pixel_layouts_come_out_as_clean_images(data):
+    clean = images.normalise_upload(data)
+    assert Image.open(io.BytesIO(clean.data)).size == Image.open(io.BytesIO(data)).size
+
+
+@pytest.mark.parametrize("form", ["PNG", "WEBP"])
+def test_animations_keep_their_first_frame_only(form):
+    frames = [Image.new("RGB", (40, 30), (i * 80, 0, 0)) for i in range(3)]
+    animation = _saved(frames[0], form, save_all=True, append_images=frames[1:])
+
+    clean = Image.open(io.BytesIO(images.normalise_upload(animation).data))
+
+    assert getattr(clean, "n_frames", 1) == 1
+    assert clean.convert("RGB").getpixel((0, 0)) == (0, 0, 0)
+
+
+def _noisy_jpeg(size=(800, 600), **options) -> bytes:
+    # Noise makes a JPEG big enough (about 100 KB) to stream in many chunks.
+    noise = Image.effect_noise(size, 60).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=92, **options)
+    return out.getvalue()
+
+
+_GARBAGE = random.Random(7).randbytes(15_000)
+
+
+def _checked(data: bytes, chunk: int = 4096) -> images.JpegCheck:
+    check = images.JpegCheck()
+    for offset in range(0, len(data), chunk):
+        check.feed(data[offset : offset + chunk])
+    return check
+
+
+def test_a_jpeg_checked_as_it_arrives_comes_out_as_normalise_upload_makes_it():
+    exif = Image.Exif()
+    exif[0x8825] = {2: (55.0, 45.0, 0.0)}
+    photo = _noisy_jpeg(exif=exif) + b"trailing polyglot"
+
+    clean = images.normalise_checked_jpeg(photo, _checked(photo))
+
+    assert clean == images.normalise_upload(photo)
+    assert (clean.width, clean.height) == (800, 600)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) * 2 // 3],
+        lambda data: data[: len(data) // 2] + _GARBAGE + data[len(data) // 2 + len(_GARBAGE) :],
+    ],
+    ids=["cut-short", "corrupt-scan"],
+)
+def test_a_damaged_jpeg_is_not_vouched_for_and_normalise_upload_refuses_it(damage):
+    photo = damage(_noisy_jpeg())
+
+    assert images.normalise_checked_jpeg(photo, _checked(photo)) is None
+    with pytest.raises(images.InvalidImage):
+        images.normalise_upload(photo)
+
+
+def test_rotated_or_non_jpeg_photos_are_left_to_normalise_upload():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = _noisy_jpeg(exif=exif)
+    png = _saved(Image.effect_noise((300, 300), 60), "PNG")
+
+    assert _checked(rotated).size is None
+    assert _checked(png).size is None

@@ -43,12 +43,6 @@ schema.config.generation.update(
 # The booth's upload and the login are driven by their own tests: generated logins would lock
 # the test client's address out (django-axes), and generated uploads only meet the password.
 schema = schema.exclude(operation_id=["ingest_upload", "ingest_upload_short", "login_create"])
-# Found by this test and left to the media package, which owns image decoding: a JPEG under
-# 8 px makes media.images.normalise_upload divide by zero, so uploading one as a template or a
-# temporary image is a 500. Excluded until fixed; slots/tests/test_uploads_contract.py holds
-# the reproduction as a strict xfail that fails once the fix lands, to bring these back.
-KNOWN_500 = ["media_register_create", "template_media_register_create"]
-schema = schema.exclude(operation_id=KNOWN_500)
 
 
 @pytest.fixture(scope="module")

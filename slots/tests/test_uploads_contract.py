@@ -15,13 +15,6 @@ def tiny_jpeg() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="media.images.normalise_upload drafts a JPEG at 1/8 of its size: under 8 px that "
-    "divides by zero (found by photochanger/tests/test_contract_fuzz.py; when this passes, "
-    "remove KNOWN_500 there and this marker)",
-)
 @pytest.mark.parametrize(
     ("url", "form"),
     [
