@@ -78,7 +78,9 @@ def chosen(driver, element_id: str) -> str:
 
 
 def save(driver) -> None:
-    click(driver, driver.find_element(By.CSS_SELECTOR, "[data-save]"))
+    button = driver.find_element(By.CSS_SELECTOR, "[data-save]")
+    wait(driver, lambda d: button.is_enabled())  # a save held by an answered question ends first
+    click(driver, button)
 
 
 def page_report(driver) -> str:
