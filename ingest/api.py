@@ -25,7 +25,7 @@ from ingest import configuration
 from ingest.models import JobHistory
 from ingest.pages import gallery_url, ingest_url
 from ingest.selectors import recent_jobs
-from ingest.status import SlotStatus, slot_statuses
+from ingest.status import SlotStatus, describe, slot_statuses, status_of
 from media.api import CleanupReport
 from media.cleanup import cleanup_media
 from slots import services
@@ -95,8 +95,29 @@ class ProviderConfigField(serializers.Serializer):
     settings = serializers.DictField(default=dict)
 
 
+class ChainLinkStatus(serializers.Serializer):
+    provider = serializers.CharField()
+    operation = serializers.CharField()
+    ready = serializers.BooleanField()
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="What keeps this link from working, in Russian."
+    )
+
+
+class SlotState(serializers.Serializer):
+    """The slot's state as the dashboard shows it, and each link of its chain."""
+
+    status = serializers.ChoiceField(["ready", "not_ready", "switched_off", "failing"])
+    status_label = serializers.CharField()
+    status_reasons = serializers.ListField(child=serializers.CharField())
+    chain_status = ChainLinkStatus(many=True, help_text="The slot's own provider first.")
+
+
 class SlotDetail(_SlotFields):
-    """Expects the slot's template media prefetched, and `config` (RuntimeSettings) in context."""
+    """A slot's configuration, its state as the dashboard shows it, and its recent results."""
+
+    # Expects the slot's template media prefetched, and in context `request`, `config`
+    # (RuntimeSettings) and `state` (ingest.status.describe of the slot's status).
 
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True)
     settings = serializers.JSONField(source="settings_json")
@@ -131,6 +152,26 @@ class SlotDetail(_SlotFields):
     @extend_schema_field(RecentResult(many=True))
     def get_recent_results(self, slot: Slot) -> list:
         return RecentResult(recent_jobs(slot_id=slot.pk), many=True).data
+
+    status = serializers.SerializerMethodField()
+    status_label = serializers.SerializerMethodField()
+    status_reasons = serializers.SerializerMethodField()
+    chain_status = serializers.SerializerMethodField()
+
+    @extend_schema_field(SlotState().fields["status"])
+    def get_status(self, slot: Slot) -> str:
+        return self.context["state"]["status"]
+
+    def get_status_label(self, slot: Slot) -> str:
+        return self.context["state"]["status_label"]
+
+    @extend_schema_field(SlotState().fields["status_reasons"])
+    def get_status_reasons(self, slot: Slot) -> list:
+        return self.context["state"]["status_reasons"]
+
+    @extend_schema_field(ChainLinkStatus(many=True))
+    def get_chain_status(self, slot: Slot) -> list:
+        return self.context["state"]["chain_status"]
 
 
 class TemplateLinkIn(serializers.Serializer):
@@ -194,7 +235,9 @@ def slot_detail(request: Request, slot_id: str) -> dict:
             Prefetch("template_media", SlotTemplateMedia.objects.select_related("media"))
         ),
     )
-    context = {"request": request, "config": load_runtime_settings()}
+    config = load_runtime_settings()
+    state = describe(status_of(slot, config))
+    context = {"request": request, "config": config, "state": state}
     return SlotDetail(slot, context=context).data
 
 
@@ -271,9 +314,7 @@ class SlotDetailView(APIView):
                 user=request.user,
             )
         except ValidationError as error:
-            raise ValidationError(
-                {_API_NAMES.get(k, k): v for k, v in error.message_dict.items()}
-            ) from error
+            raise _api_names(error) from error
         except services.StaleSlotVersion as stale:
             body = error_body(
                 "version_conflict",
@@ -283,6 +324,30 @@ class SlotDetailView(APIView):
             return Response(body, status=409)
         detail = slot_detail(request, slot_id)
         return _with_etag(Response(detail), detail["version"])
+
+
+class SlotValidateView(APIView):
+    """What the slot's state would be with this change, saving nothing: a page asks before it
+    saves a live slot that would not be ready. Refuses what PUT refuses, with the same errors."""
+
+    @extend_schema(request=SlotUpdate, responses={200: SlotState, **errors(400, 404)})
+    def post(self, request: Request, slot_id: str) -> Response:
+        slot = get_slot(slot_id)
+        update = SlotUpdate(data=request.data)
+        update.is_valid(raise_exception=True)
+        changes = dict(update.validated_data)
+        changes.pop("version", None)
+        changes.pop("template_media", None)
+        try:
+            services.check_slot(slot=slot, changes=changes)
+        except ValidationError as error:
+            raise _api_names(error) from error
+        status = status_of(slot, load_runtime_settings())
+        return Response(SlotState(describe(status)).data)
+
+
+def _api_names(error: ValidationError) -> ValidationError:
+    return ValidationError({_API_NAMES.get(k, k): v for k, v in error.message_dict.items()})
 
 
 class SlotCleanupView(APIView):

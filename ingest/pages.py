@@ -1,8 +1,12 @@
 """Staff pages where slots meet their work: the dashboard, a slot's page, the settings page."""
 
-from django.http import HttpRequest, HttpResponse
+import io
+
+import segno
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import journal
@@ -15,9 +19,11 @@ from core.runtime import (
     load_runtime_settings,
 )
 from ingest.configuration import describe_settings
-from ingest.status import slot_statuses
+from ingest.status import SlotStatus, describe, slot_statuses, status_of
+from media.output import ASPECTS, MAX_LONG_SIDE, MIN_LONG_SIDE, PRESETS, OutputProfile, PrintPreset
+from providers.base import Operation
 from providers.registry import DRIVERS, provider_choices
-from slots.models import Slot, SlotTemplateMedia
+from slots.models import MAX_CHAIN, Slot, SlotTemplateMedia
 from slots.services import TEMPLATES
 
 # How much longer than the sync window DSLR Remote Pro should wait before it gives up:
@@ -62,23 +68,70 @@ def slot_page(request: HttpRequest, slot_id: str) -> HttpResponse:
     config = load_runtime_settings()
     sync_seconds = slot.response_window_seconds(config)
     max_upload_mb = slot.upload_limit_mb(config)
+    status = status_of(slot, config)
     context = {
         "slot": slot,
+        "status": status,
         "journal": _journal(slot),
         "templates": slot.template_media.select_related("media"),
         "roles": SlotTemplateMedia.Role.choices,
         "providers": provider_choices(),
+        "operations": _operations(slot),
+        "operation_hint": _operation_hint(slot),
         "output_formats": Slot.OutputFormat.choices,
+        "last_resorts": Slot.LastResort.choices,
+        "qr_corners": Slot.QrCorner.choices,
+        "gallery_visibilities": Slot.GalleryVisibility.choices,
+        "presets": [(name, preset.label) for name, preset in PRESETS.items()],
+        "aspects": [(name, _aspect_label(name, ratio)) for name, ratio in ASPECTS.items()],
+        "fits": FIT_LABELS.items(),
+        "profile_bounds": (MIN_LONG_SIDE, MAX_LONG_SIDE),
         "ingest_url": ingest_url(request, slot.pk),
+        "gallery_url": gallery_url(request, slot),
         "sync_seconds": sync_seconds,
         "booth_timeout": sync_seconds + BOOTH_TIMEOUT_MARGIN_SECONDS,
         "max_upload_mb": max_upload_mb,
-        "slot_state": _script_state(slot, max_upload_mb),
+        "slot_state": _script_state(slot, status, max_upload_mb),
     }
     return render(request, "ingest/slot_page.html", context)
 
 
+@staff_page
+def gallery_qr(request: HttpRequest, slot_id: str) -> HttpResponse:
+    """The slot's gallery link as a QR code (SVG) for staff to show or print; 404 when off."""
+    slot = get_object_or_404(Slot, pk=slot_id)
+    url = gallery_url(request, slot)
+    if url is None:
+        raise Http404("the gallery is switched off")
+    svg = io.BytesIO()
+    segno.make(url, error="m").save(svg, kind="svg", scale=4, border=4, xmldecl=False)
+    # The link holds the gallery key: no cache may keep it after the key is changed.
+    return HttpResponse(svg.getvalue(), content_type="image/svg+xml", headers=NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+FIT_LABELS = {"crop": _("обрезать по кадру (лицо в центре)"), "pad": _("вписать целиком, с полями")}
 JOURNAL_ENTRIES = 10
+
+
+def _operations(slot: Slot) -> list[tuple[str, Operation]]:
+    driver = DRIVERS.get(slot.provider)
+    return list(driver.operations.items()) if driver else []
+
+
+def _operation_hint(slot: Slot) -> str:
+    operation = dict(_operations(slot)).get(slot.operation)
+    return str(operation.hint) if operation else ""
+
+
+def _aspect_label(name: str, ratio: tuple[int, int] | None) -> str:
+    if ratio is None:
+        return str(_("как на снимке"))
+    width, height = ratio
+    shape = (
+        _("альбомная") if width > height else _("портретная") if width < height else _("квадрат")
+    )
+    return f"{name} ({shape})"
 
 
 def _journal(slot: Slot) -> list[journal.ReadableEntry]:
@@ -88,25 +141,77 @@ def _journal(slot: Slot) -> list[journal.ReadableEntry]:
     return journal.readable(journal.entries_for(slot)[:JOURNAL_ENTRIES], labels)
 
 
-def _script_state(slot: Slot, max_upload_mb: int) -> dict:
-    """What the slot page's script needs: editable state, driver schemas, API addresses."""
-    drivers = {
+def _script_state(slot: Slot, status: SlotStatus, max_upload_mb: int) -> dict:
+    """What the slot page's script needs: the slot as saved, the drivers, presets, addresses."""
+    saved = {
+        "id": slot.pk,
+        "version": slot.version,
+        "is_active": slot.is_active,
+        "provider": slot.provider,
+        "operation": slot.operation,
+        "settings": slot.settings_json,
+        "fallbacks": slot.fallbacks,
+        "output_profile": slot.output_profile,
+        "gallery_visibility": slot.gallery_visibility,
+        **describe(status),
+    }
+    return {
+        "saved": saved,
+        "max_upload_mb": max_upload_mb,
+        "max_fallbacks": MAX_CHAIN - 1,
+        "drivers": _drivers(),
+        "presets": {name: _preset(preset) for name, preset in PRESETS.items()},
+        "aspects": ASPECTS,
+        "profile_defaults": _profile_fields(OutputProfile()),
+        "urls": _urls(slot),
+        # Times the script writes are shown in the zone the server's own pages use.
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+
+
+def _drivers() -> dict:
+    roles = dict(SlotTemplateMedia.Role.choices)
+    return {
         name: {
             "label": str(driver.label),
-            "operations": {op: str(operation.label) for op, operation in driver.operations.items()},
+            "operations": {
+                op: {
+                    "label": str(operation.label),
+                    "hint": str(operation.hint),
+                    "roles": [str(roles.get(role, role)) for role in operation.template_roles],
+                }
+                for op, operation in driver.operations.items()
+            },
             "prompt_key": driver.prompt_setting,
             "schema": driver.settings_schema,
         }
         for name, driver in DRIVERS.items()
     }
-    urls = {
+
+
+def _preset(preset: PrintPreset) -> dict:
+    return {"label": preset.label, **_profile_fields(preset.profile)}
+
+
+def _profile_fields(profile: OutputProfile) -> dict:
+    """A profile as a slot stores it: its format is the slot's own output_format field."""
+    fields = profile.to_dict()
+    fields.pop("format")
+    return fields
+
+
+def _urls(slot: Slot) -> dict:
+    return {
         "slot": reverse("api-slot", args=[slot.pk]),
+        "validate": reverse("api-slot-validate", args=[slot.pk]),
         "cleanup": reverse("api-slot-cleanup", args=[slot.pk]),
         "test_run": reverse("slot-test-run", args=[slot.pk]),
+        "gallery_token": reverse("api-slot-gallery-token", args=[slot.pk]),
+        "gallery_qr": reverse("slot-gallery-qr", args=[slot.pk]),
         "register_template": reverse("api-template-media-register"),
+        # The job's status, with the print's warnings: the script puts the job's id for JOB_ID.
+        "job": reverse("job-status", args=["JOB_ID"]),
     }
-    state = {"id": slot.pk, "version": slot.version, "settings": slot.settings_json}
-    return {**state, "max_upload_mb": max_upload_mb, "drivers": drivers, "urls": urls}
 
 
 @staff_page

@@ -47,8 +47,11 @@ class SlotActivity:
         return recent and self.last_booth_reason in FAILING_REASONS
 
 
-def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, SlotActivity]]:
-    """All slots (their templates prefetched) with their latest jobs and running jobs."""
+def slots_with_activity(
+    *, now: datetime | None = None, slot_id: str | None = None
+) -> list[tuple[Slot, SlotActivity]]:
+    """All slots, or the one `slot_id`, with their templates prefetched, their latest jobs and
+    running jobs."""
     now = now or timezone.now()
     latest = JobHistory.objects.filter(slot=OuterRef("pk")).order_by("-started_at")
     booth = latest.filter(source=JobHistory.Source.INGEST).exclude(status=Status.PROCESSING)
@@ -63,6 +66,8 @@ def slots_with_activity(*, now: datetime | None = None) -> list[tuple[Slot, Slot
         last_booth_reason=Subquery(booth.values("failure_reason")[:1]),
         in_flight=_count_of(_running(now).filter(slot=OuterRef("pk"))),
     )
+    if slot_id is not None:
+        slots = slots.filter(pk=slot_id)
     return [(slot, _activity(slot)) for slot in slots]
 
 

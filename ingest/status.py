@@ -1,6 +1,7 @@
 """A slot's state as staff see it, decided once here for every page and API.
 
-`ready`, `not_ready` (its configuration cannot work: no key, no prompt, a missing template),
+`ready`, `not_ready` (its own provider's configuration cannot work: no key, no prompt, a missing
+template — even when a fallback stands in, since guests then get what staff did not choose),
 `switched_off`, or `failing` (its latest booth shot in the last half hour failed for a reason
 that is the provider's or ours, not the guest's; or every provider of its chain is cooling down).
 """
@@ -15,6 +16,7 @@ from core.runtime import RuntimeSettings
 from ingest.errors import failure_text
 from ingest.models import ProviderState
 from ingest.selectors import SlotActivity, slots_with_activity
+from providers.registry import DRIVERS
 from slots.models import Slot
 from slots.readiness import Readiness, slot_readiness, template_roles
 
@@ -52,6 +54,33 @@ def slot_statuses(
     ]
 
 
+def describe(status: SlotStatus) -> dict:
+    """The state as the API and the slot page's script carry it, each chain link's included."""
+    links = [
+        {
+            "provider": link.provider,
+            "operation": link.operation,
+            "ready": link.ready,
+            "problems": list(link.problems),
+        }
+        for link in status.readiness.links
+    ]
+    return {
+        "status": status.state,
+        "status_label": status.label,
+        "status_reasons": list(status.reasons),
+        "chain_status": links,
+    }
+
+
+def status_of(slot: Slot, config: RuntimeSettings, *, now: datetime | None = None) -> SlotStatus:
+    """`slot`'s status as it stands in memory, an edit not saved yet included."""
+    now = now or timezone.now()
+    cooling = set(ProviderState.objects.cooling_down(now).values_list("provider", flat=True))
+    ((_saved, activity),) = slots_with_activity(now=now, slot_id=slot.pk)
+    return slot_status(slot, activity, config, cooling, now)
+
+
 def slot_status(
     slot: Slot,
     activity: SlotActivity,
@@ -69,11 +98,20 @@ def slot_status(
 def _state(slot, readiness, activity, cooled, chain, now) -> tuple[str, tuple[str, ...]]:
     if not slot.is_active:
         return SWITCHED_OFF, ()
-    if not readiness.ready:
-        return NOT_READY, readiness.problems
+    if not readiness.own_ready:
+        return NOT_READY, (*readiness.problems, *_stand_in(readiness))
     if activity.failing(now):
         last = failure_text(activity.last_booth_reason)
         return FAILING, (_("Последний снимок не обработан: %s") % last,)
     if cooled and set(cooled) == chain:
         return FAILING, (_("Все провайдеры слота временно пропускаются после ошибок"),)
     return READY, readiness.problems
+
+
+def _stand_in(readiness: Readiness) -> tuple[str, ...]:
+    ready = [link for link in readiness.links if link.ready]
+    if not ready:
+        return ()
+    driver = DRIVERS.get(ready[0].provider)
+    label = str(driver.label) if driver else ready[0].provider
+    return (_("Пока снимки обрабатывает запасной провайдер: %s") % label,)

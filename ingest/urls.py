@@ -16,6 +16,9 @@ urlpatterns = [
     path("api/slots/<str:slot_id>/cleanup", api.SlotCleanupView.as_view(), name="api-slot-cleanup"),
     path("api/slots/<str:slot_id>/test-run", views.test_run, name="slot-test-run"),
     path(
+        "api/slots/<str:slot_id>/validate", api.SlotValidateView.as_view(), name="api-slot-validate"
+    ),
+    path(
         "api/slots/<str:slot_id>/gallery-token",
         api.GalleryTokenView.as_view(),
         name="api-slot-gallery-token",
@@ -24,5 +27,6 @@ urlpatterns = [
     path("api/settings/history", api.SettingsHistoryView.as_view(), name="api-settings-history"),
     path("", pages.dashboard, name="dashboard"),
     path("slots/<str:slot_id>/", pages.slot_page, name="slot-page"),
+    path("slots/<str:slot_id>/gallery-qr.svg", pages.gallery_qr, name="slot-gallery-qr"),
     path("settings/", pages.settings_page, name="settings-page"),
 ]

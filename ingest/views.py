@@ -141,6 +141,7 @@ async def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
             "duration_ms": job.duration_ms,
             "result_url": result_url(request, job.job_id) if job.result_is_live() else None,
             "result_expires_at": job.result_expires_at,
+            "warnings": list(job.warnings or []),
         }
     )
 

@@ -141,6 +141,8 @@ class GeminiDriver(ProviderDriver):
     }
     prompt_setting = "prompt"
     default_concurrency = 10
+    # Presentation keys (title, description, default, x-enum-labels, x-pattern-hint) are for
+    # the slot page; jsonschema ignores them (CONTRIBUTING.md, "The settings schema").
     settings_schema = {
         "type": "object",
         "properties": {
@@ -148,21 +150,49 @@ class GeminiDriver(ProviderDriver):
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 8000,
-                "description": "What to change; the photo is image 1, templates follow in order.",
+                "title": "Промпт",
+                "description": "Что изменить на фото. Фото гостя — изображение 1, шаблоны идут "
+                "следом по порядку.",
             },
             "model": {
-                "description": "A known image model, or the id of a newer one.",
                 "anyOf": [
                     {"enum": list(IMAGE_MODELS)},
                     {"type": "string", "pattern": MODEL_PATTERN},
                 ],
+                "title": "Модель",
+                "description": "Одна из известных моделей или идентификатор более новой; "
+                "пусто — модель по умолчанию (GEMINI_MODEL).",
+                "x-enum-labels": {name: model.label for name, model in IMAGE_MODELS.items()},
+                "x-pattern-hint": "строчные латинские буквы, цифры, точки и дефисы",
             },
             "image_size": {
                 "enum": list(IMAGE_SIZES),
-                "description": "Answer resolution; sent only to models that support it.",
+                "title": "Разрешение ответа",
+                "description": "Передаётся только моделям, которые его поддерживают (Gemini 3).",
+                "x-enum-labels": {
+                    "1K": "1K (~1024 px)",
+                    "2K": "2K (~2048 px)",
+                    "4K": "4K (~4096 px)",
+                },
             },
-            "safety": {"enum": list(SAFETY_THRESHOLDS), "default": "standard"},
-            "max_side": {"type": "integer", "minimum": 256, "maximum": 4096},
+            "safety": {
+                "enum": list(SAFETY_THRESHOLDS),
+                "default": "standard",
+                "title": "Фильтр безопасности",
+                "x-enum-labels": {
+                    "strict": "Строгий (блокировать даже слабые признаки)",
+                    "standard": "Стандартный",
+                    "relaxed": "Мягкий (блокировать только явное)",
+                },
+            },
+            "max_side": {
+                "type": "integer",
+                "minimum": 256,
+                "maximum": 4096,
+                "title": "Длинная сторона фото для Gemini, px",
+                "description": "Фото уменьшается до этого размера перед отправкой; пусто — "
+                "значение сервера (GEMINI_MAX_SIDE).",
+            },
         },
         "required": ["prompt"],
         "additionalProperties": False,

@@ -47,22 +47,71 @@ class LocalDriver(ProviderDriver):
     requires_api_key = False
     default_concurrency = 4
     trusted_output = True
+    # Presentation keys (title, description, default, x-enum-labels, x-operations, x-step) are
+    # for the slot page; jsonschema ignores them (CONTRIBUTING.md, "The settings schema").
     settings_schema = {
         "type": "object",
         "properties": {
-            "filter": {"enum": list(FILTERS), "default": "sepia"},
-            "intensity": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
-            "border_color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-            "border_percent": {"type": "number", "minimum": 0, "maximum": 25},
-            # replace_background: how far the person's colours move towards the background's.
+            "filter": {
+                "enum": list(FILTERS),
+                "default": "sepia",
+                "title": "Фильтр",
+                "x-enum-labels": {
+                    "sepia": "Сепия",
+                    "mono": "Чёрно-белый",
+                    "warm": "Тёплый",
+                    "cool": "Холодный",
+                    "vivid": "Яркий",
+                },
+                "x-operations": ["filter"],
+            },
+            "intensity": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 1,
+                "title": "Сила фильтра",
+                "description": "0 — исходное фото, 1 — фильтр в полную силу.",
+                "x-step": 0.05,
+                "x-operations": ["filter"],
+            },
+            "border_color": {
+                "type": "string",
+                "pattern": "^#[0-9a-fA-F]{6}$",
+                "default": "#0f866c",
+                "title": "Цвет канта",
+                "description": "Цветной кант по краю фото.",
+                "x-operations": ["frame"],
+            },
+            "border_percent": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 25,
+                "default": 4,
+                "title": "Ширина канта, %",
+                "description": "Доля короткой стороны фото.",
+                "x-step": 1,
+                "x-operations": ["frame"],
+            },
             "harmonise": {
                 "type": "number",
                 "minimum": 0,
                 "maximum": 1,
                 "default": matting.DEFAULT_HARMONISE,
+                "title": "Подгонка цвета к фону",
+                "description": "0 — цвета человека как на снимке, 1 — в тон нового фона.",
+                "x-step": 0.05,
+                "x-operations": ["replace_background"],
             },
             # Seconds to wait before answering: simulates a slow provider in demos.
-            "delay_seconds": {"type": "number", "minimum": 0, "maximum": 120},
+            "delay_seconds": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 120,
+                "default": 0,
+                "title": "Задержка ответа, с",
+                "description": "Для демонстраций и проверки таймаутов: ответ приходит позже.",
+            },
         },
         "additionalProperties": False,
     }

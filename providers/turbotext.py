@@ -63,6 +63,11 @@ METHOD_FIELDS = {
 }
 
 
+def _used_by(setting: str) -> list[str]:
+    """The operations whose Turbotext method sends `setting` (the slot page shows it for those)."""
+    return [op for op, method in METHODS.items() if setting in METHOD_FIELDS[method]]
+
+
 class TurbotextDriver(ProviderDriver):
     name = "turbotext"
     label = "Turbotext"
@@ -85,20 +90,65 @@ class TurbotextDriver(ProviderDriver):
     prompt_setting = "content"
     default_concurrency = 5
     needs_public_urls = True
+    # Presentation keys (title, description, x-operations, x-step, x-pattern-hint) are for the
+    # slot page; jsonschema ignores them (CONTRIBUTING.md, "The settings schema").
     settings_schema = {
         "type": "object",
         "properties": {
             "content": {
                 "type": "string",
                 "maxLength": 2000,
-                "description": "Prompt: required by generate_image2image, optional for mix_images.",
+                "title": "Промпт",
+                "description": "Обязателен для замены объекта или фона; для переноса стиля — "
+                "по желанию.",
+                "x-operations": _used_by("content"),
             },
-            "strength": {"type": "integer", "minimum": 0, "maximum": 80},
-            "seed": {"type": "integer", "minimum": 1, "maximum": 10**10},
-            "scale": {"type": "number", "minimum": 0.1, "maximum": 20},
-            "negative_prompt": {"type": "string", "maxLength": 1000},
-            "original_language": {"type": "string", "pattern": "^[a-z]{2}$"},
-            "face_restore": {"type": "boolean", "description": "deepfake_photo only."},
+            "strength": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 80,
+                "title": "Сила изменения",
+                "description": "Чем больше, тем дальше результат от исходного фото.",
+                "x-step": 1,
+                "x-operations": _used_by("strength"),
+            },
+            "seed": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10**10,
+                "title": "Зерно (seed)",
+                "description": "Одно и то же зерно даёт повторяемый результат; пусто — случайное.",
+                "x-operations": _used_by("seed"),
+            },
+            "scale": {
+                "type": "number",
+                "minimum": 0.1,
+                "maximum": 20,
+                "title": "Следование промпту",
+                "description": "Насколько строго картинка следует описанию.",
+                "x-operations": _used_by("scale"),
+            },
+            "negative_prompt": {
+                "type": "string",
+                "maxLength": 1000,
+                "title": "Чего не должно быть",
+                "description": "Что исключить из результата, например «очки, шляпа».",
+                "x-operations": _used_by("negative_prompt"),
+            },
+            "original_language": {
+                "type": "string",
+                "pattern": "^[a-z]{2}$",
+                "title": "Язык промпта",
+                "description": "Двухбуквенный код, например ru или en.",
+                "x-pattern-hint": "две строчные латинские буквы, например ru",
+                "x-operations": _used_by("original_language"),
+            },
+            "face_restore": {
+                "type": "boolean",
+                "title": "Восстановить лицо",
+                "description": "Дорисовывает черты лица после замены.",
+                "x-operations": _used_by("face_restore"),
+            },
         },
         "additionalProperties": False,
     }

@@ -14,6 +14,7 @@ from core.runtime import SYNC_RESPONSE_BOUNDS, RuntimeSettings
 from media.models import MediaObject
 from media.output import QR_CAPTION_MAX, OutputProfile, ProfileError, QrSpec
 from providers.registry import DRIVERS
+from slots.schema_messages import settings_message
 
 SLOT_COUNT = 15
 # The primary provider and up to two fallbacks.
@@ -51,11 +52,16 @@ class ProviderConfig:
         if driver is None:
             return {"provider": [str(_("Этот провайдер ещё не подключён."))]}
         if self.operation not in driver.operations:
-            allowed = ", ".join(driver.operations)
+            allowed = ", ".join(f"«{op.label}» ({name})" for name, op in driver.operations.items())
             return {"operation": [str(_("Допустимые операции: %s") % allowed)]}
-        validator = jsonschema.Draft202012Validator(driver.settings_schema)
-        found = sorted(validator.iter_errors(self.settings), key=lambda e: list(e.path))
-        return {"settings": [_settings_error(e) for e in found]} if found else {}
+        schema = driver.settings_schema
+        found = sorted(
+            jsonschema.Draft202012Validator(schema).iter_errors(self.settings),
+            key=lambda e: [str(part) for part in e.path],
+        )
+        # dict.fromkeys: one message per missing field, however many errors name it.
+        messages = dict.fromkeys(_settings_error(error, schema) for error in found)
+        return {"settings": list(messages)} if messages else {}
 
 
 class Slot(models.Model):
@@ -221,17 +227,18 @@ def _chain_errors(slot: Slot) -> dict[str, list[str]]:
         if not isinstance(entry, dict) or set(entry) - {"provider", "operation", "settings"}:
             messages.append(str(_("Запасной %d: нужны provider, operation, settings.") % number))
             continue
-        for field, problems in _config(entry).errors().items():
-            messages += [f"{number}.{field}: {problem}" for problem in problems]
+        prefix = _("Запасной провайдер %d") % number
+        for problems in _config(entry).errors().values():
+            messages += [f"{prefix}: {problem}" for problem in problems]
     configs = [(c.provider, c.operation, repr(sorted(c.settings.items()))) for c in slot.chain()]
     if len(set(configs)) != len(configs):
         messages.append(str(_("Одна и та же настройка провайдера указана в цепочке дважды.")))
     return {"fallbacks": messages} if messages else {}
 
 
-def _settings_error(error: jsonschema.ValidationError) -> str:
-    where = ".".join(str(part) for part in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+def _settings_error(error: jsonschema.ValidationError, schema: dict[str, Any]) -> str:
+    """In Russian, naming the field by its title: jsonschema's own messages are English."""
+    return settings_message(error, schema)
 
 
 class SlotTemplateMedia(models.Model):

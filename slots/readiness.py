@@ -37,6 +37,11 @@ class Readiness:
         return any(link.ready for link in self.links)
 
     @property
+    def own_ready(self) -> bool:
+        """Whether the slot's own provider (the chain's first link) can work."""
+        return bool(self.links) and self.links[0].ready
+
+    @property
     def problems(self) -> tuple[str, ...]:
         """What keeps the chain's links from working, the slot's own provider first."""
         return tuple(problem for link in self.links for problem in link.problems)

@@ -76,9 +76,7 @@ def update_slot(
     `check_templates` is off) or StaleSlotVersion. `template_media`, when given, becomes the
     slot's whole template list.
     """
-    for name, value in changes.items():
-        setattr(slot, name, value)
-    slot.full_clean(exclude=["version", "updated_by"])
+    _apply(slot, changes)
     with transaction.atomic():
         templates = template_list(slot)
         diff = _record_change(
@@ -90,6 +88,22 @@ def update_slot(
             _check_templates(slot)
         _journal(slot, user, {**diff, TEMPLATES: (templates, template_list(slot))})
     return slot
+
+
+def check_slot(*, slot: Slot, changes: dict[str, Any]) -> None:
+    """`changes` applied to `slot` in memory and checked as update_slot would, saving nothing.
+
+    For a page that asks before it saves (a slot about to be not ready). Raises ValidationError
+    like update_slot (template images as the slot has them now).
+    """
+    _apply(slot, changes)
+    _check_templates(slot)
+
+
+def _apply(slot: Slot, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(slot, name, value)
+    slot.full_clean(exclude=["version", "updated_by"])
 
 
 def rotate_gallery_token(*, slot: Slot, user) -> Slot:

@@ -63,11 +63,14 @@ def test_staff_edits_and_saves_a_slot(browser):
     prompt = wait(browser, ec.visibility_of_element_located((By.ID, "prompt")))
 
     browser.find_element(By.CSS_SELECTOR, "[data-save]").click()  # no prompt yet
-    assert "обязателен" in browser.find_element(By.CSS_SELECTOR, '[data-error-for="prompt"]').text
+    error = browser.find_element(By.CSS_SELECTOR, '[data-error-for="prompt"]').text
+    assert error == "Заполните обязательное поле «Промпт»."
     assert Slot.objects.get(pk="slot-002").version == 1  # checked before anything was sent
 
     prompt.send_keys("Сохранить лицо и позу, заменить фон на летний сад")
     browser.find_element(By.CSS_SELECTOR, "[data-save]").click()
+    confirm(browser)  # a live slot changes provider
+    confirm(browser)  # and is not ready: Gemini has no key
 
     wait_for_toast(browser, "Сохранено")
     slot = Slot.objects.get(pk="slot-002")

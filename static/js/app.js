@@ -100,15 +100,35 @@
     element.classList.add("-pulse");
   }
 
+  let questionsAsked = 0;
+
   /** A modal confirmation; resolves true when the user confirms. */
   function confirmAction(message, confirmLabel) {
     const dialog = document.getElementById("confirm-dialog");
     dialog.querySelector("[data-message]").textContent = message;
     dialog.querySelector("[data-confirm]").textContent = confirmLabel || t("Подтвердить");
     return new Promise((resolve) => {
-      dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), {
-        once: true,
-      });
+      const form = dialog.querySelector("form");
+      // The answer is the button (or Escape) pressed while this question shows, kept until the
+      // close event. That event is queued: it can arrive when a later question already shows,
+      // whose buttons are not this question's answer.
+      const mine = ++questionsAsked;
+      let answer = false;
+      const answered = (value) => {
+        if (questionsAsked === mine) answer = value;
+      };
+      const submitted = (event) => answered(Boolean(event.submitter) && event.submitter.value === "confirm");
+      const cancelled = () => answered(false);
+      function closed() {
+        if (dialog.open) return;
+        form.removeEventListener("submit", submitted);
+        dialog.removeEventListener("cancel", cancelled);
+        dialog.removeEventListener("close", closed);
+        resolve(answer);
+      }
+      form.addEventListener("submit", submitted);
+      dialog.addEventListener("cancel", cancelled);
+      dialog.addEventListener("close", closed);
       dialog.returnValue = "";
       dialog.showModal();
     });
