@@ -144,6 +144,7 @@ def media_row(n: int, now: datetime, media_root: str):
     kind = ["result", "preview", "template"][n % 2 if expired else n % 3]
     slot_id, job = f"slot-{n // 2 % 15 + 1:03d}", uuid.UUID(int=n // 2)
     path = f"results/{slot_id}/{job}/{'payload.jpg' if n % 2 == 0 else 'preview.webp'}"
+    expires_at: datetime | None
     if expired:
         write(Path(media_root) / path)
         expires_at = now - timedelta(minutes=5, seconds=n // 2)  # a job's files expire together
@@ -227,7 +228,7 @@ def machine() -> str:
 def server_version() -> str:
     from django.db import connection
 
-    major, minor = divmod(connection.pg_version, 10000)
+    major, minor = divmod(connection.pg_version, 10000)  # type: ignore[attr-defined]
     return f"{major}.{minor}"
 
 

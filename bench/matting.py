@@ -28,6 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,7 +79,7 @@ def threads_ab(choices: list[int], runs: int) -> str:
 
     sessions = {n: session(n) for n in choices}
     feed = {"input": np.random.default_rng(1).random((1, 3, 512, 768), dtype=np.float32)}
-    times = {n: {"one": [], "two": []} for n in choices}
+    times: dict[int, dict[str, list[float]]] = {n: {"one": [], "two": []} for n in choices}
     with ThreadPoolExecutor(2) as pool:
         for _ in range(runs + 1):
             for n, s in sessions.items():
@@ -93,8 +94,8 @@ def threads_ab(choices: list[int], runs: int) -> str:
         "|---|---|---|",
     ]
     for n, t in times.items():
-        one, two = statistics.median(t["one"][1:]), statistics.median(t["two"][1:])
-        lines.append(f"| {n} | {one:.0f} | {two:.0f} |")
+        alone, pair = statistics.median(t["one"][1:]), statistics.median(t["two"][1:])
+        lines.append(f"| {n} | {alone:.0f} | {pair:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +120,7 @@ def measure(folder: Path, runs: int) -> dict:
 
     from providers import matting
 
-    figures = {"rss_before_mb": rss_mb()}
+    figures: dict[str, Any] = {"rss_before_mb": rss_mb()}
     matting.load_model()
     figures["rss_loaded_mb"] = rss_mb()
     for size in ((768, 512), (512, 768), (512, 512)):  # landscape, portrait, square photos
@@ -183,7 +184,7 @@ def process_pair(data: bytes) -> None:
     asyncio.run(pair())
 
 
-def split(data: bytes, runs: int) -> dict[str, list[float]]:
+def split(data: bytes, runs: int) -> dict[str, dict[str, list[float]]]:
     from PIL import Image
 
     from providers import matting
@@ -215,11 +216,11 @@ def encode(image) -> bytes:
     return out.getvalue()
 
 
-def timings(function, runs: int) -> dict[str, list[float]]:
+def timings(function, runs: int) -> dict[str, list[float]]:  # wall, cpu
     """Wall and CPU milliseconds (all threads) per run. CPU time hardly changes when other
     processes compete for the cores, so it shows what a quiet machine's wall time would be."""
     function()  # warm-up: first-use allocations are not what a booth sees on every shot
-    times = {"wall": [], "cpu": []}
+    times: dict[str, list[float]] = {"wall": [], "cpu": []}
     for _ in range(runs):
         started, cpu = time.perf_counter(), time.process_time()
         function()

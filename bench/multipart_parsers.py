@@ -64,7 +64,7 @@ def with_multipart(chunks: list[bytes]) -> bytes:
         for event in parser.parse(chunk):
             if isinstance(event, multipart.MultipartSegment):
                 part = event
-            elif event is not None and part.name == "fileToUpload":
+            elif event is not None and part is not None and part.name == "fileToUpload":
                 file_chunks.append(event)
     return b"".join(file_chunks)
 
@@ -76,15 +76,16 @@ def with_django(chunks: list[bytes]) -> bytes:
     spool.seek(0)
     meta = {"CONTENT_TYPE": CONTENT_TYPE, "CONTENT_LENGTH": str(sum(map(len, chunks)))}
     handlers = [MemoryFileUploadHandler(), TemporaryFileUploadHandler()]
-    _, files = MultiPartParser(meta, spool, handlers).parse()
-    with files["fileToUpload"] as upload:
-        return upload.read()
+    _, files = MultiPartParser(meta, spool, handlers).parse()  # type: ignore[arg-type]
+    upload = files["fileToUpload"]
+    with upload:  # type: ignore[union-attr]
+        return upload.read()  # type: ignore[union-attr]
 
 
 def with_python_multipart(chunks: list[bytes]) -> bytes:
     from python_multipart.multipart import MultipartParser
 
-    state = {"data": [], "headers": []}
+    state: dict[str, list[bytes]] = {"data": [], "headers": []}
 
     def on_part_data(data, start, end):
         state["data"].append(data[start:end])

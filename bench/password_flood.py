@@ -82,6 +82,7 @@ def flood(port: int, photo: bytes, sources: list[str], stop: threading.Event, se
         attempt = 0
         while not stop.is_set():
             attempt += 1
+            status: int | str
             try:
                 status, _ = upload(port, photo, f"guess-{index}-{attempt}", sources[index])
             except OSError:
@@ -106,7 +107,11 @@ def scenario(
         server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
         assert upload(server.port, shot, "bench-password", "127.0.0.1")[0] == 200
         server.stop()
-    firsts, all_shots, statuses, flood_seen, growth = [], [], Counter(), Counter(), []
+    firsts: list[float] = []
+    all_shots: list[float] = []
+    statuses: Counter[int | str] = Counter()
+    flood_seen: Counter[int | str] = Counter()
+    growth: list[float] = []
     for _ in range(restarts):
         server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
         try:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -39,7 +40,7 @@ class LoginView(APIView):
     @extend_schema(
         request=Credentials, responses={200: TokenPair, **errors(400, 401, 429)}, auth=[]
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
         credentials = Credentials(data=request.data)
         credentials.is_valid(raise_exception=True)
         # The plain HttpRequest, not DRF's wrapper: axes marks the lockout on it, and the

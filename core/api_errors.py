@@ -27,7 +27,8 @@ class ErrorBody(serializers.Serializer):
     status = serializers.CharField(default="error")
     failure_reason = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # A field named like Serializer.errors: this serializer only describes the schema.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
 
@@ -52,7 +53,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, ApiError):
-        reason = exc.get_codes()
+        reason = str(exc.get_codes())
     elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF"):
         # DRF's session check says so only in its message; a page then knows to reload.
         reason = "csrf_failed"

@@ -42,4 +42,4 @@ def journal_page(request: Request, entries: QuerySet[LogEntry]) -> list:
     query = JournalQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
     newest = entries.order_by("-timestamp", "-id")[: query.validated_data["limit"]]
-    return JournalEntry(newest, many=True).data
+    return list(JournalEntry(newest, many=True).data)

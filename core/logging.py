@@ -8,6 +8,7 @@ import copy
 import logging.handlers
 import re
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -34,7 +35,7 @@ _SECRET_IN_TEXT = [
 _BASE64_RUN = re.compile(r"(?:data:[\w/+.-]+;base64,)?[A-Za-z0-9+/_-]{200,}={0,2}")
 
 
-def redact(logger: Any, method_name: str, event_dict: dict) -> dict:
+def redact(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict:
     """structlog processor: hide secrets and image bytes anywhere in the event."""
     return {key: _redact_item(key, value) for key, value in event_dict.items()}
 

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.core.validators import MaxLengthValidator
@@ -14,6 +15,7 @@ class StaffLoginForm(AdminAuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         username = self.fields["username"]
+        assert isinstance(username, forms.CharField) and username.max_length  # the form's own
         username.validators.append(MaxLengthValidator(username.max_length))
 
 

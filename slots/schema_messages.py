@@ -59,7 +59,7 @@ def _type(error, field, title) -> str:
         if isinstance(error.validator_value, list)
         else [error.validator_value]
     )
-    names = " или ".join(TYPE_NAMES.get(name, name) for name in wanted)
+    names = " или ".join(TYPE_NAMES.get(name, str(name)) for name in wanted)
     return f"{title}: ожидается {names}, а не «{_shown(error.instance)}»."
 
 

@@ -125,7 +125,7 @@ def missing_templates(slot: Slot) -> dict[str, list[str]]:
         driver = DRIVERS.get(link.provider)
         operation = driver.operations.get(link.operation) if driver else None
         roles = operation.template_roles if operation else ()
-        if roles and not present & set(roles):
+        if operation and roles and not present & set(roles):
             wanted = " / ".join(str(labels.get(role, role)) for role in roles)
             field = "operation" if index == 0 else "fallbacks"
             message = _("Для операции «%(op)s» нужен шаблон с ролью «%(role)s».") % {
