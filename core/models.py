@@ -25,8 +25,9 @@ class RuntimeSetting(models.Model):
     class Meta:
         # The table keeps the name it had before the model moved into core.
         db_table = "photochanger_runtimesetting"
-        verbose_name = _("настройка")
-        verbose_name_plural = _("настройки")
+        # Masculine, so Django's «… был успешно изменен» agrees with it.
+        verbose_name = _("параметр")
+        verbose_name_plural = _("параметры")
         ordering = ["key"]
 
     def __str__(self) -> str:

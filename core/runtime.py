@@ -17,6 +17,8 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import journal
@@ -27,8 +29,21 @@ log = structlog.get_logger(__name__)
 
 HASH_CHECK_MODES = ("warn", "enforce", "off")
 SYNC_RESPONSE_BOUNDS = (10, 60)
+RESULT_TTL_BOUNDS = (1, 720)
+MAX_UPLOAD_BOUNDS = (1, 50)
+PER_SLOT_CONCURRENCY_BOUNDS = (1, 100)
 PROVIDER_LIMIT_BOUNDS = (1, 100)
 GALLERY_SIZE_BOUNDS = (1, 100)
+# The range of every whole-number setting: the validators below and the settings page's own
+# checks (ingest.pages) both read it, so the page never accepts what the server refuses.
+BOUNDS = {
+    "sync_response_seconds": SYNC_RESPONSE_BOUNDS,
+    "result_ttl_hours": RESULT_TTL_BOUNDS,
+    "max_upload_mb": MAX_UPLOAD_BOUNDS,
+    "per_slot_concurrency": PER_SLOT_CONCURRENCY_BOUNDS,
+    "per_provider_concurrency": PROVIDER_LIMIT_BOUNDS,
+    "gallery_size": GALLERY_SIZE_BOUNDS,
+}
 INGEST_PASSWORD_KEY = "ingest_password_hash"  # noqa: S105 (a setting name, not a secret)
 _API_KEY = re.compile(r"(?P<provider>[a-z][a-z0-9]{0,15})_api_key")
 
@@ -109,9 +124,9 @@ SPECS: dict[str, Spec] = {
     "sync_response_seconds": Spec(
         lambda: settings.SYNC_RESPONSE_SECONDS, _int_between(*SYNC_RESPONSE_BOUNDS)
     ),
-    "result_ttl_hours": Spec(lambda: settings.RESULT_TTL_HOURS, _int_between(1, 720)),
-    "max_upload_mb": Spec(lambda: settings.MAX_UPLOAD_MB, _int_between(1, 50)),
-    "per_slot_concurrency": Spec(lambda: 2, _int_between(1, 100)),
+    "result_ttl_hours": Spec(lambda: settings.RESULT_TTL_HOURS, _int_between(*RESULT_TTL_BOUNDS)),
+    "max_upload_mb": Spec(lambda: settings.MAX_UPLOAD_MB, _int_between(*MAX_UPLOAD_BOUNDS)),
+    "per_slot_concurrency": Spec(lambda: 2, _int_between(*PER_SLOT_CONCURRENCY_BOUNDS)),
     "per_provider_concurrency": Spec(dict, _provider_limits),
     "hash_check": Spec(lambda: "warn", _choice(HASH_CHECK_MODES)),
     # How many of a slot's latest results its public gallery shows.
@@ -157,6 +172,35 @@ def load_runtime_settings() -> RuntimeSettings:
 async def aload_runtime_settings() -> RuntimeSettings:
     rows = RuntimeSetting.objects.values_list("key", "value")
     return _build({key: value async for key, value in rows})
+
+
+def settings_version() -> int:
+    """One version for all the runtime settings together, their ETag.
+
+    Every change bumps one row's version or stores a new row at 1, and rows are never deleted,
+    so the sum only grows: a save made to an older sum was made without someone's change.
+    """
+    return RuntimeSetting.objects.aggregate(total=Coalesce(Sum("version"), 0))["total"]
+
+
+class StaleSettings(Exception):
+    def __init__(self, current_version: int):
+        super().__init__(f"the settings are at version {current_version}")
+        self.current_version = current_version
+
+
+def check_settings_version(expected: int | None) -> None:
+    """Inside a transaction: hold every setting row until it ends, then refuse a stale version.
+
+    The sum is read by a statement of its own after the lock, so it also counts a row another
+    transaction created before it released the lock. None: an unconditional write.
+    """
+    if expected is None:
+        return
+    list(RuntimeSetting.objects.select_for_update().values_list("pk", flat=True))
+    current = settings_version()
+    if current != expected:
+        raise StaleSettings(current)
 
 
 def set_runtime_setting(*, key: str, value: Any, user=None) -> RuntimeSetting:

@@ -20,7 +20,7 @@ from core.api_errors import errors
 from core.errors import error_body
 from core.journal_api import JournalEntry, JournalQuery, journal_page
 from core.models import RuntimeSetting
-from core.runtime import HASH_CHECK_MODES, load_runtime_settings
+from core.runtime import HASH_CHECK_MODES, StaleSettings, load_runtime_settings
 from ingest import configuration
 from ingest.models import JobHistory
 from ingest.pages import gallery_url, ingest_url
@@ -47,12 +47,19 @@ class _SlotFields(serializers.Serializer):
 
 
 class SlotSummary(_SlotFields):
+    provider_label = serializers.CharField()
     ingest_url = serializers.URLField()
     last_job_at = serializers.DateTimeField(allow_null=True)
     last_job_status = serializers.CharField(allow_null=True)
     last_error = serializers.CharField(help_text="The latest job's failure, in Russian.")
     last_result_preview_url = serializers.CharField(allow_null=True)
+    last_result_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the result `last_result_preview_url` shows was made."
+    )
     in_flight = serializers.IntegerField()
+    wrong_passwords_last_hour = serializers.IntegerField(
+        help_text="Uploads to this slot refused for a wrong ingest password in the last hour."
+    )
     status = serializers.ChoiceField(["ready", "not_ready", "switched_off", "failing"])
     status_label = serializers.CharField()
     status_reasons = serializers.ListField(child=serializers.CharField())
@@ -212,6 +219,7 @@ def slot_summary(request: Request, slot: Slot, status: SlotStatus) -> dict:
         "id": slot.pk,
         "display_name": slot.display_name,
         "provider": slot.provider,
+        "provider_label": slot.provider_label,
         "operation": slot.operation,
         "is_active": slot.is_active,
         "version": slot.version,
@@ -221,7 +229,9 @@ def slot_summary(request: Request, slot: Slot, status: SlotStatus) -> dict:
         "last_job_status": activity.last_status,
         "last_error": status.last_error,
         "last_result_preview_url": reverse("public-preview", args=[preview]) if preview else None,
+        "last_result_at": activity.last_result_at if preview else None,
         "in_flight": activity.in_flight,
+        "wrong_passwords_last_hour": status.wrong_passwords,
         "status": status.state,
         "status_label": status.label,
         "status_reasons": list(status.reasons),
@@ -263,6 +273,13 @@ _IF_MATCH = OpenApiParameter(
     description="The version the change was made to (as the ETag gives it, quoted or not); "
     "an alternative to the body's `version`. A stale one is refused with 409.",
 )
+_SETTINGS_ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The settings' `version`, quoted: send it back as `If-Match`.",
+)
 _VERSION_IN_HEADER = re.compile(r'^(?:W/)?"?(?P<version>[1-9][0-9]{0,9})"?$')
 
 
@@ -273,7 +290,7 @@ def expected_version(request: Request, body_version: int | None) -> int | None:
         return body_version
     match = _VERSION_IN_HEADER.match(header)
     if match is None:
-        raise ValidationError({"If-Match": 'must be the slot\'s version, e.g. "3"'})
+        raise ValidationError({"If-Match": 'must be a version the ETag gave, e.g. "3"'})
     version = int(match["version"])
     if body_version is not None and body_version != version:
         raise ValidationError({"version": "differs from the If-Match header"})
@@ -378,6 +395,10 @@ class ProviderKeyState(serializers.Serializer):
 
 
 class SettingsOut(serializers.Serializer):
+    version = serializers.IntegerField(
+        help_text="Grows with every change to any setting; send it back (or `If-Match`) with a "
+        "PUT to have a save made to older settings refused with 409."
+    )
     sync_response_seconds = serializers.IntegerField()
     result_ttl_hours = serializers.IntegerField()
     max_upload_mb = serializers.IntegerField()
@@ -392,8 +413,14 @@ class SettingsOut(serializers.Serializer):
 
 
 class SettingsIn(serializers.Serializer):
-    """Fields left out keep their value. Provider names and bounds are checked on save."""
+    """Fields left out keep their value. Provider names and bounds are checked on save.
 
+    `version` (or an `If-Match` header) is the settings' version the change was made to: when
+    anyone changed a setting since, the save is refused with 409 `version_conflict`. Without
+    either the write is unconditional.
+    """
+
+    version = serializers.IntegerField(min_value=0, required=False)
     sync_response_seconds = serializers.IntegerField(required=False)
     result_ttl_hours = serializers.IntegerField(required=False)
     max_upload_mb = serializers.IntegerField(required=False)
@@ -414,23 +441,42 @@ class SettingsIn(serializers.Serializer):
     )
 
 
-class SettingsView(APIView):
-    @extend_schema(responses=SettingsOut)
-    def get(self, request: Request) -> Response:
-        return Response(SettingsOut(configuration.describe_settings()).data)
+def _current_settings() -> Response:
+    current = SettingsOut(configuration.describe_settings()).data
+    return _with_etag(Response(current), current["version"])
 
-    @extend_schema(request=SettingsIn, responses={200: SettingsOut, **errors(400)})
+
+class SettingsView(APIView):
+    @extend_schema(parameters=[_SETTINGS_ETAG], responses=SettingsOut)
+    def get(self, request: Request) -> Response:
+        return _current_settings()
+
+    @extend_schema(
+        request=SettingsIn,
+        parameters=[_IF_MATCH, _SETTINGS_ETAG],
+        responses={200: SettingsOut, **errors(400, 409)},
+    )
     def put(self, request: Request) -> Response:
         form = SettingsIn(data=request.data)
         form.is_valid(raise_exception=True)
         values = dict(form.validated_data)
-        configuration.update_settings(
-            ingest_password=values.pop("ingest_password", None),
-            provider_keys=values.pop("provider_keys", None),
-            values=values,
-            user=request.user,
-        )
-        return Response(SettingsOut(configuration.describe_settings()).data)
+        try:
+            configuration.update_settings(
+                expected_version=expected_version(request, values.pop("version", None)),
+                ingest_password=values.pop("ingest_password", None),
+                provider_keys=values.pop("provider_keys", None),
+                values=values,
+                user=request.user,
+            )
+        except StaleSettings as stale:
+            body = error_body(
+                "version_conflict",
+                "the settings were changed by someone else; reload them and apply your change "
+                "again",
+                current_version=stale.current_version,
+            )
+            return Response(body, status=409)
+        return _current_settings()
 
 
 class SettingsHistoryView(APIView):

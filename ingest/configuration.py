@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from core.models import RuntimeSetting
 from core.runtime import (
@@ -16,8 +17,11 @@ from core.runtime import (
     SPECS,
     RuntimeSettings,
     api_key_setting,
+    check_settings_version,
     load_runtime_settings,
+    provider_of_api_key,
     set_runtime_setting,
+    settings_version,
 )
 from ingest.limits import provider_limit
 from ingest.passwords import set_ingest_password
@@ -25,6 +29,26 @@ from providers.registry import DRIVERS, keyed_providers
 
 # Settings staff edit as plain values; secrets go through their own write-only paths.
 PLAIN_SETTINGS = tuple(key for key, spec in SPECS.items() if not spec.secret)
+
+# What each setting is called where staff read it (the admin's list of settings).
+SETTING_LABELS = {
+    "sync_response_seconds": _("Окно синхронного ожидания, с"),
+    "result_ttl_hours": _("Срок хранения результатов, ч"),
+    "max_upload_mb": _("Лимит файла, МБ"),
+    "per_slot_concurrency": _("Одновременно на слот"),
+    "per_provider_concurrency": _("Одновременно у провайдеров"),
+    "hash_check": _("Проверка поля hash"),
+    "gallery_size": _("Результатов в публичной галерее"),
+    INGEST_PASSWORD_KEY: _("Ingest-пароль"),
+}
+
+
+def setting_label(key: str) -> str:
+    """The setting's name for staff: «Лимит файла, МБ», «API-ключ Gemini»."""
+    if provider := provider_of_api_key(key):
+        driver = DRIVERS.get(provider)
+        return _("API-ключ %s") % (driver.label if driver else provider)
+    return str(SETTING_LABELS.get(key, key))
 
 
 def describe_settings() -> dict[str, Any]:
@@ -36,6 +60,7 @@ def describe_settings() -> dict[str, Any]:
     )
     password = _stored(rows.get(INGEST_PASSWORD_KEY))
     return {
+        "version": settings_version(),
         **{name: getattr(config, name) for name in PLAIN_SETTINGS},
         "per_provider_concurrency": {name: provider_limit(config, name) for name in DRIVERS},
         "ingest_password_configured": bool(config.ingest_password_hash),
@@ -57,13 +82,20 @@ def update_settings(
     ingest_password: str | None = None,
     provider_keys: dict[str, str] | None = None,
     user,
+    expected_version: int | None = None,
 ) -> None:
-    """Store every change or none; ValidationError lists every refused field."""
+    """Store every change or none; ValidationError lists every refused field.
+
+    With `expected_version` (the `version` describe_settings gave) a save made to settings
+    someone has changed since is refused with StaleSettings; without it the write is
+    unconditional.
+    """
     errors: dict[str, list[str]] = {}
     if "per_provider_concurrency" in values:
         limits = checked_limits(values["per_provider_concurrency"])
         values = {**values, "per_provider_concurrency": limits}
     with transaction.atomic():
+        check_settings_version(expected_version)
         for key, value in values.items():
             _collect(errors, key, set_runtime_setting, key=key, value=value, user=user)
         if ingest_password is not None:

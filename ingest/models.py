@@ -45,7 +45,9 @@ class JobHistory(models.Model):
         UNRECOGNISED = "unrecognised", _("не похож на MD5/SHA")
         OFF = "off", _("не проверялся")
 
-    job_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job_id = models.UUIDField(
+        _("идентификатор задачи"), primary_key=True, default=uuid.uuid4, editable=False
+    )
     slot = models.ForeignKey(
         Slot, verbose_name=_("слот"), on_delete=models.PROTECT, related_name="jobs"
     )
@@ -84,7 +86,7 @@ class JobHistory(models.Model):
 
     class Meta:
         verbose_name = _("задача")
-        verbose_name_plural = _("история задач")
+        verbose_name_plural = _("задачи")
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["slot", "started_at"], name="job_slot_started_idx"),
@@ -327,8 +329,8 @@ class WrongPasswordCount(models.Model):
     objects = WrongPasswordQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("неверный пароль загрузки")
-        verbose_name_plural = _("неверные пароли загрузки")
+        verbose_name = _("счётчик неверных паролей")
+        verbose_name_plural = _("счётчики неверных паролей")
         constraints = [
             models.UniqueConstraint(fields=["slot", "minute"], name="wrong_password_minute_unique")
         ]

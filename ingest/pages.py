@@ -12,13 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from core import journal
 from core.auth import staff_page
 from core.links import public_url
-from core.runtime import (
-    GALLERY_SIZE_BOUNDS,
-    HASH_CHECK_MODES,
-    SYNC_RESPONSE_BOUNDS,
-    load_runtime_settings,
-)
+from core.runtime import BOUNDS, HASH_CHECK_MODES, load_runtime_settings
 from ingest.configuration import describe_settings
+from ingest.status import LABELS as STATE_LABELS
 from ingest.status import SlotStatus, describe, slot_statuses, status_of
 from media.output import ASPECTS, MAX_LONG_SIDE, MIN_LONG_SIDE, PRESETS, OutputProfile, PrintPreset
 from providers.base import Operation
@@ -53,13 +49,20 @@ def gallery_url(request: HttpRequest, slot: Slot) -> str | None:
     return url
 
 
+# How often the dashboard asks GET /api/slots while it is on screen.
+DASHBOARD_REFRESH_SECONDS = 5
+
+
 @staff_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = [
         {"slot": slot, "status": status, "ingest_url": ingest_url(request, slot.pk)}
         for slot, status in slot_statuses(load_runtime_settings())
     ]
-    return render(request, "ingest/dashboard.html", {"cards": cards})
+    states = [(state, _(label)) for state, label in STATE_LABELS.items()]
+    script = {"refresh_seconds": DASHBOARD_REFRESH_SECONDS, "slots_url": reverse("api-slots")}
+    context = {"cards": cards, "states": states, "dashboard_state": script}
+    return render(request, "ingest/dashboard.html", context)
 
 
 @staff_page
@@ -216,11 +219,27 @@ def _urls(slot: Slot) -> dict:
 
 @staff_page
 def settings_page(request: HttpRequest) -> HttpResponse:
+    current = describe_settings()
+    labels = dict(provider_choices())
     context = {
-        "current": describe_settings(),
-        "sync_bounds": SYNC_RESPONSE_BOUNDS,
-        "gallery_bounds": GALLERY_SIZE_BOUNDS,
+        "current": current,
+        "bounds": BOUNDS,
         "hash_modes": list(HASH_CHECK_LABELS.items()),
-        "providers": dict(provider_choices()),
+        "provider_limits": [
+            {"name": name, "label": labels[name], "limit": limit}
+            for name, limit in current["per_provider_concurrency"].items()
+        ],
+        "provider_keys": [
+            {"name": name, "label": labels[name], **state}
+            for name, state in current["provider_keys"].items()
+        ],
+        "booth_timeout": current["sync_response_seconds"] + BOOTH_TIMEOUT_MARGIN_SECONDS,
+        # What settings.js needs: the version the page was drawn at and the server's own bounds.
+        "settings_state": {
+            "version": current["version"],
+            "bounds": BOUNDS,
+            "booth_timeout_margin": BOOTH_TIMEOUT_MARGIN_SECONDS,
+            "providers": labels,
+        },
     }
     return render(request, "ingest/settings.html", context)

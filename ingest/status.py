@@ -6,8 +6,8 @@ template — even when a fallback stands in, since guests then get what staff di
 that is the provider's or ours, not the guest's; or every provider of its chain is cooling down).
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,13 +15,15 @@ from django.utils.translation import gettext as _
 from core.runtime import RuntimeSettings
 from ingest.errors import failure_text
 from ingest.models import ProviderState
-from ingest.selectors import SlotActivity, slots_with_activity
+from ingest.selectors import SlotActivity, slots_with_activity, wrong_password_counts
 from providers.registry import DRIVERS
 from slots.models import Slot
 from slots.readiness import Readiness, slot_readiness, template_roles
 
 READY, NOT_READY, SWITCHED_OFF, FAILING = "ready", "not_ready", "switched_off", "failing"
 LABELS = {READY: "Готов", NOT_READY: "Не готов", SWITCHED_OFF: "Отключён", FAILING: "Ошибки"}
+# Wrong ingest passwords are counted over this long: «Неверный пароль: 12 за час».
+WRONG_PASSWORD_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class SlotStatus:
     readiness: Readiness
     activity: SlotActivity
     cooling: tuple[str, ...] = ()
+    # Wrong ingest passwords sent to the slot within WRONG_PASSWORD_WINDOW.
+    wrong_passwords: int = 0
 
     @property
     def label(self) -> str:
@@ -48,10 +52,12 @@ def slot_statuses(
     """Every slot with its status: a fixed number of queries whatever the traffic."""
     now = now or timezone.now()
     cooling = set(ProviderState.objects.cooling_down(now).values_list("provider", flat=True))
-    return [
-        (slot, slot_status(slot, activity, config, cooling, now))
-        for slot, activity in slots_with_activity(now=now)
-    ]
+    wrong = wrong_password_counts(now - WRONG_PASSWORD_WINDOW)
+    rows = []
+    for slot, activity in slots_with_activity(now=now):
+        status = slot_status(slot, activity, config, cooling, now)
+        rows.append((slot, replace(status, wrong_passwords=wrong.get(slot.pk, 0))))
+    return rows
 
 
 def describe(status: SlotStatus) -> dict:

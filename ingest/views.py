@@ -15,6 +15,7 @@ from core.auth import astaff_only, client_ip
 from core.db import release_db_connections
 from core.errors import error_response
 from core.links import provider_media_base, public_url, site_url
+from core.timezones import in_zone
 from ingest import results
 from ingest.errors import IngestError
 from ingest.forms import keep_body, read_upload_form
@@ -136,11 +137,11 @@ async def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
             "slot_id": job.slot_id,
             "status": job.status,
             "failure_reason": job.failure_reason or None,
-            "started_at": job.started_at,
-            "finished_at": job.finished_at,
+            "started_at": in_zone(job.started_at),
+            "finished_at": in_zone(job.finished_at),
             "duration_ms": job.duration_ms,
             "result_url": result_url(request, job.job_id) if job.result_is_live() else None,
-            "result_expires_at": job.result_expires_at,
+            "result_expires_at": in_zone(job.result_expires_at),
             "warnings": list(job.warnings or []),
         }
     )

@@ -1,12 +1,29 @@
+import uuid
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_names import Noun, RussianNamesAdmin
 from media.models import MediaObject
 from media.services import delete_media
+
+
+def thumbnail_of(media_id: uuid.UUID) -> MediaObject | None:
+    """The stored image to show for a media row: a result's preview (a result can be 24 MP), else
+    the image itself; None once the file is gone or when it is not an image."""
+    media = MediaObject.objects.live().filter(pk=media_id, mime__startswith="image/").first()
+    if media is None or media.kind != MediaObject.Kind.RESULT:
+        return media
+    previews = MediaObject.objects.live().filter(job_id=media.job_id, kind=MediaObject.Kind.PREVIEW)
+    return previews.order_by("-created_at").first() or media
 
 
 class ExpiredFilter(admin.SimpleListFilter):
@@ -32,11 +49,52 @@ class ExpiredFilter(admin.SimpleListFilter):
 
 
 @admin.register(MediaObject)
-class MediaObjectAdmin(admin.ModelAdmin):
-    list_display = ("path", "kind", "slot_id", "size", "created_at", "expires_at", "cleaned_at")
+class MediaObjectAdmin(RussianNamesAdmin):
+    noun = Noun("медиафайл", "медиафайла", "медиафайлов")
+    list_display = (
+        "thumbnail",
+        "path",
+        "kind",
+        "slot_id",
+        "size",
+        "created_at",
+        "expires_at",
+        "cleaned_at",
+    )
+    list_display_links = ("path",)
     list_filter = ("kind", ExpiredFilter)
     search_fields = ("=id", "=job_id", "path")
     actions = ["delete_files_now"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_urls(self):
+        file_view = self.admin_site.admin_view(self.file_view)
+        urls = [path("<uuid:media_id>/file/", file_view, name="media_mediaobject_file")]
+        return urls + super().get_urls()
+
+    def file_view(self, request: HttpRequest, media_id: uuid.UUID) -> FileResponse:
+        """The picture of a stored image for the admin's thumbnails (a result's own preview)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        media = thumbnail_of(media_id)
+        if media is None:
+            raise Http404
+        response = FileResponse(default_storage.open(media.path, "rb"), content_type=media.mime)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    @admin.display(description=_("превью"))
+    def thumbnail(self, media: MediaObject) -> str:
+        if media.cleaned_at or not media.mime.startswith("image/"):
+            return "—"
+        url = reverse("admin:media_mediaobject_file", args=[media.pk])
+        alt = _("%(kind)s, слот %(slot)s") % {
+            "kind": media.get_kind_display(),
+            "slot": media.slot_id,
+        }
+        return format_html('<img class="admin-thumb" src="{}" alt="{}" loading="lazy">', url, alt)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -118,4 +118,4 @@ async def _ping(name: str, driver, api_key: str) -> dict:
     except Exception as error:  # a broken driver must not take /healthz down with it
         log.warning("health.ping_failed", provider=name, error=type(error).__name__)
         reachable = False
-    return {"status": OK if reachable else FAIL, "checked_at": timezone.now().isoformat()}
+    return {"status": OK if reachable else FAIL, "checked_at": timezone.localtime().isoformat()}

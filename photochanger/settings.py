@@ -54,8 +54,9 @@ INSTALLED_APPS = [
     "django_prometheus",
     "servestatic",
     "csp",
-    # Before core: its login-failure log reads the lockout flag axes sets.
-    "axes",
+    # django-axes, named in Russian for the admin. Before core: its login-failure log reads the
+    # lockout flag axes sets.
+    "photochanger.app_names.LoginLockoutConfig",
     "core",
     "media",
     "slots",
@@ -108,6 +109,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The server's time zone, so scripts show times as the server's pages do.
+                "core.timezones.time_zone",
             ],
         },
     },
@@ -165,7 +168,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", "Русский"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Russian date formats with the time zone's name (photochanger/formats/ru/formats.py).
+FORMAT_MODULE_PATH = ["photochanger.formats"]
+# Every page, the API and the statistics show times in this one zone, with its name (MSK).
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
 
@@ -406,7 +412,7 @@ FIELD_ENCRYPTION_KEYS_OLD = env.list("FIELD_ENCRYPTION_KEYS_OLD", default=[])
 
 # --- Journal of configuration changes (core/journal.py) ------------------------------------------
 # django-auditlog stores the entries; PhotoChanger's services write them (none are automatic).
-INSTALLED_APPS = [*INSTALLED_APPS, "auditlog"]
+INSTALLED_APPS = [*INSTALLED_APPS, "photochanger.app_names.JournalConfig"]  # django-auditlog
 # Changes are kept as JSON values (settings objects stay objects), not as their str().
 AUDITLOG_STORE_JSON_CHANGES = True
 

@@ -3,18 +3,30 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_names import Noun, RussianNamesAdmin, yes_no
 from media.models import MediaObject
-from providers.registry import provider_choices
+from providers.registry import DRIVERS, provider_choices
 from slots import services
 from slots.models import Slot, SlotTemplateMedia
 
 
 class SlotTemplateMediaInline(admin.TabularInline):
     model = SlotTemplateMedia
-    fields = ("media", "role", "position")
+    fields = ("thumbnail", "media", "role", "position")
+    readonly_fields = ("thumbnail",)
     extra = 0
+
+    @admin.display(description=_("изображение"))
+    def thumbnail(self, link: SlotTemplateMedia) -> str:
+        if not link.media_id:
+            return "—"
+        url = reverse("admin:media_mediaobject_file", args=[link.media_id])
+        alt = _("Шаблон: %s") % link.get_role_display()
+        return format_html('<img class="admin-thumb" src="{}" alt="{}" loading="lazy">', url, alt)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "media":
@@ -24,7 +36,9 @@ class SlotTemplateMediaInline(admin.TabularInline):
 
 class SlotAdminForm(forms.ModelForm):
     # The version the page was loaded at: saving over a newer one would undo someone's change.
-    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    expected_version = forms.IntegerField(
+        label=_("версия, с которой начата правка"), widget=forms.HiddenInput
+    )
     provider = forms.ChoiceField(label=_("провайдер"), choices=provider_choices)
 
     class Meta:
@@ -44,13 +58,25 @@ class SlotAdminForm(forms.ModelForm):
         return version
 
 
+class ProviderFilter(admin.SimpleListFilter):
+    title = _("провайдер")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return provider_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
 @admin.register(Slot)
-class SlotAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class SlotAdmin(AuditlogHistoryAdminMixin, RussianNamesAdmin):
+    noun = Noun("слот", "слота", "слотов")
     form = SlotAdminForm
     # A link per slot to its entries in the journal of changes.
     show_auditlog_history_link = True
-    list_display = ("id", "display_name", "provider", "operation", "is_active", "version")
-    list_filter = ("provider", "is_active")
+    list_display = ("id", "display_name", "provider_name", "operation_name", "active", "version")
+    list_filter = (ProviderFilter, "is_active")
     search_fields = ("id", "display_name")
     readonly_fields = ("id", "version", "updated_at", "updated_by")
     inlines = [SlotTemplateMediaInline]
@@ -82,6 +108,23 @@ class SlotAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
             user=request.user,
             check_templates=False,
         )
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description=_("активен"), ordering="is_active")
+    def active(self, slot: Slot) -> str:
+        return yes_no(slot.is_active)
+
+    @admin.display(description=_("провайдер"), ordering="provider")
+    def provider_name(self, slot: Slot) -> str:
+        return slot.provider_label
+
+    @admin.display(description=_("операция"), ordering="operation")
+    def operation_name(self, slot: Slot) -> str:
+        driver = DRIVERS.get(slot.provider)
+        operation = driver.operations.get(slot.operation) if driver else None
+        return str(operation.label) if operation else slot.operation
 
     @admin.action(description=_("Включить выбранные слоты"))
     def activate(self, request: HttpRequest, queryset: QuerySet[Slot]) -> None:

@@ -261,8 +261,9 @@ class SlotTemplateMedia(models.Model):
     position = models.PositiveSmallIntegerField(_("порядок"), default=0)
 
     class Meta:
-        verbose_name = _("шаблонное изображение")
-        verbose_name_plural = _("шаблонные изображения")
+        # Masculine, so the admin's «Добавить еще один …» agrees with it.
+        verbose_name = _("шаблон")
+        verbose_name_plural = _("шаблоны")
         ordering = ["slot", "position", "id"]
 
     def __str__(self) -> str:

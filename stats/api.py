@@ -7,8 +7,9 @@ from rest_framework.views import APIView
 
 from core.api_errors import errors
 from ingest.models import JobHistory
+from ingest.status import LABELS as STATES
 from slots.models import Slot
-from stats.selectors import MAX_WINDOW_MINUTES, SOURCES, stats_overview
+from stats.selectors import MAX_WINDOW_MINUTES, SOURCES, overview_with_slot_states
 
 
 class OverviewQuery(serializers.Serializer):
@@ -40,6 +41,9 @@ class _WindowCounters(serializers.Serializer):
 class SystemCounters(_WindowCounters):
     jobs_total = serializers.IntegerField()
     hash_mismatches_last_window = serializers.IntegerField()
+    wrong_passwords_last_window = serializers.IntegerField(
+        help_text="Uploads refused for a wrong ingest password in the window (the slots shown)."
+    )
     in_flight = serializers.IntegerField()
     storage_usage_mb = serializers.FloatField()
 
@@ -50,6 +54,15 @@ class SlotCounters(_WindowCounters):
     is_active = serializers.BooleanField()
     last_success_at = serializers.DateTimeField(allow_null=True)
     last_error_reason = serializers.CharField(allow_null=True)
+    last_error_text = serializers.CharField(
+        allow_null=True, help_text="`last_error_reason` in Russian, as staff read it."
+    )
+    status = serializers.ChoiceField(
+        list(STATES),
+        help_text="The slot's state now, as the dashboard and GET /api/slots show it.",
+    )
+    status_label = serializers.CharField()
+    wrong_passwords_last_window = serializers.IntegerField()
 
 
 class TimelineBucket(serializers.Serializer):
@@ -90,4 +103,4 @@ class StatsOverviewView(APIView):
     def get(self, request: Request) -> Response:
         query = OverviewQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(Overview(stats_overview(**query.validated_data)).data)
+        return Response(Overview(overview_with_slot_states(**query.validated_data)).data)

@@ -11,7 +11,11 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
+from core.runtime import load_runtime_settings
+from ingest.errors import failure_text
 from ingest.models import JobHistory
+from ingest.selectors import wrong_password_counts
+from ingest.status import slot_statuses
 from media.models import MediaObject
 from providers.base import FAILURE_CODES
 from slots.models import Slot
@@ -50,6 +54,36 @@ def stats_overview(
         "latest_results": list(_latest_results(jobs, now=now)),
         "timeline": _timeline(jobs, since=since, now=now, window_minutes=window_minutes),
     }
+
+
+def overview_with_slot_states(
+    *,
+    window_minutes: int,
+    slot_id: str | None = None,
+    source: str = JobHistory.Source.INGEST,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """stats_overview with each slot's state as the dashboard shows it (ingest.status), its
+    failure in Russian, and the wrong ingest passwords sent to it within the window."""
+    now = now or timezone.now()
+    overview = stats_overview(
+        window_minutes=window_minutes, slot_id=slot_id, source=source, now=now
+    )
+    by_id = {slot.pk: status for slot, status in slot_statuses(load_runtime_settings(), now=now)}
+    wrong = wrong_password_counts(now - timedelta(minutes=window_minutes))
+    for row in overview["slots"]:
+        status = by_id[row["slot_id"]]
+        reason = row["last_error_reason"]
+        row |= {
+            "status": status.state,
+            "status_label": status.label,
+            "last_error_text": failure_text(reason) if reason else None,
+            "wrong_passwords_last_window": wrong.get(row["slot_id"], 0),
+        }
+    overview["system"]["wrong_passwords_last_window"] = sum(
+        row["wrong_passwords_last_window"] for row in overview["slots"]
+    )
+    return overview
 
 
 def error_share(counters: dict[str, Any]) -> float | None:

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.runtime import set_runtime_setting, settings_version
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
 from media.tests.factories import MediaObjectFactory
@@ -43,7 +44,9 @@ def test_dashboard_takes_a_fixed_number_of_queries(staff_client, django_assert_m
     for number in range(1, 16):
         JobFactory(slot=SlotFactory(id=f"slot-{number:03d}"))
 
-    with django_assert_max_num_queries(6):  # session, user, runtime settings, slots
+    # Session, user, runtime settings, cooling providers, slots, their templates; and the wrong
+    # passwords of the last hour (one more query once that counter is stored).
+    with django_assert_max_num_queries(7):
         staff_client.get("/")
 
 
@@ -171,3 +174,63 @@ def test_a_guest_s_bad_file_does_not_make_a_slot_failing(staff_client):
 
     card = next(c for c in response.context["cards"] if c["slot"].pk == "slot-001")
     assert card["status"].state == "ready"
+
+
+def test_dashboard_and_slot_list_count_wrong_ingest_passwords_of_the_last_hour(
+    staff_client, staff_api, monkeypatch
+):
+    seen = []
+
+    def counts(since):
+        seen.append(since)
+        return {"slot-003": 12}
+
+    monkeypatch.setattr("ingest.status.wrong_password_counts", counts)
+
+    page = staff_client.get("/").text
+    slots = {slot["id"]: slot for slot in staff_api.get("/api/slots").json()}
+
+    assert "Неверный пароль: <span data-text>12</span> за час" in page
+    assert slots["slot-003"]["wrong_passwords_last_hour"] == 12
+    assert slots["slot-001"]["wrong_passwords_last_hour"] == 0
+    assert timezone.now() - seen[0] == pytest.approx(timedelta(hours=1), abs=timedelta(minutes=1))
+
+
+def test_slot_list_gives_the_dashboard_the_last_result_and_its_time(staff_api):
+    job = done_job()
+
+    slot = staff_api.get("/api/slots").json()[0]
+
+    assert slot["last_result_preview_url"] == f"/public/results/{job.job_id}/preview"
+    assert slot["last_result_at"] is not None
+    assert slot["provider_label"] == "Локальный (офлайн)"
+
+
+def test_dashboard_page_polls_the_slot_list_and_offers_search_state_and_view(staff_client):
+    page = staff_client.get("/").text
+
+    assert '<script id="dashboard-state" type="application/json">' in page
+    assert '"slots_url": "/api/slots"' in page
+    assert 'id="slot-search"' in page and 'id="state-filter"' in page
+    assert 'data-view="compact"' in page
+    assert "js/dashboard.js" in page
+
+
+def test_settings_page_checks_with_the_servers_own_bounds(staff_client):
+    page = staff_client.get("/settings/").text
+
+    # The server takes 1 to 100 at once per slot; the page used to stop at 50.
+    assert 'name="per_slot_concurrency" inputmode="numeric" min="1" max="100"' in page
+    assert '"per_slot_concurrency": [1, 100]' in page
+    assert '"result_ttl_hours": [1, 720]' in page
+
+
+def test_settings_page_knows_its_version_and_offers_every_key_removal(staff_client):
+    set_runtime_setting(key="gemini_api_key", value="AIza-secret")
+
+    page = staff_client.get("/settings/").text
+
+    assert f'"version": {settings_version()}' in page
+    assert 'data-remove-key="gemini">' in page  # configured: shown
+    assert 'data-remove-key="turbotext" hidden>' in page  # not yet: hidden until one is stored
+    assert "Таймаут в DSLR Remote Pro: не меньше <strong data-booth-timeout>63</strong> с" in page

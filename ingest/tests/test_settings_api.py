@@ -3,7 +3,7 @@ from django.contrib.auth.hashers import check_password
 from rest_framework.test import APIClient
 
 from core.models import RuntimeSetting
-from core.runtime import load_runtime_settings
+from core.runtime import load_runtime_settings, set_runtime_setting, settings_version
 from ingest.passwords import set_ingest_password
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +136,83 @@ def test_partial_provider_limits_keep_the_others(staff_api):
     )
 
     assert response.json()["per_provider_concurrency"] == {"local": 4, "gemini": 3, "turbotext": 2}
+
+
+def test_get_gives_the_settings_version_as_body_and_etag(staff_api):
+    response = staff_api.get(URL)
+
+    version = response.json()["version"]
+    assert version == settings_version() and version > 0
+    assert response["ETag"] == f'"{version}"'
+
+
+def test_every_change_to_any_setting_moves_the_version_on(staff_api):
+    versions = [staff_api.get(URL).json()["version"]]
+    for payload in (
+        {"sync_response_seconds": 30},
+        {"per_provider_concurrency": {"gemini": 3}},
+        {"provider_keys": {"gemini": "AIza-1"}},
+        {"ingest_password": "new-password-1"},
+    ):
+        versions.append(staff_api.put(URL, payload, format="json").json()["version"])
+
+    assert versions == sorted(set(versions))  # strictly growing
+
+
+def test_a_save_made_to_a_stale_version_is_refused_with_409_and_changes_nothing(staff_api):
+    seen = staff_api.get(URL).json()["version"]
+    staff_api.put(URL, {"gallery_size": 20}, format="json")  # someone else, meanwhile
+
+    response = staff_api.put(URL, {"version": seen, "sync_response_seconds": 30}, format="json")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["failure_reason"] == "version_conflict"
+    assert body["current_version"] == settings_version() == seen + 1
+    assert load_runtime_settings().sync_response_seconds == 48
+
+
+@pytest.mark.parametrize("stale", [True, False])
+def test_if_match_works_like_the_body_version(staff_api, stale):
+    etag = staff_api.get(URL)["ETag"]
+    if stale:
+        set_runtime_setting(key="gallery_size", value=20)
+
+    response = staff_api.put(URL, {"result_ttl_hours": 24}, format="json", HTTP_IF_MATCH=etag)
+
+    assert response.status_code == (409 if stale else 200)
+    assert (load_runtime_settings().result_ttl_hours == 24) is not stale
+    if not stale:
+        assert response["ETag"] == f'"{response.json()["version"]}"' != etag
+
+
+def test_a_save_with_the_current_version_is_applied(staff_api):
+    seen = staff_api.get(URL).json()["version"]
+
+    response = staff_api.put(URL, {"version": seen, "gallery_size": 12}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["version"] == seen + 1
+    assert load_runtime_settings().gallery_size == 12
+
+
+def test_a_save_without_a_version_stays_unconditional(staff_api):
+    staff_api.put(URL, {"gallery_size": 20}, format="json")
+
+    response = staff_api.put(URL, {"gallery_size": 12}, format="json")
+
+    assert response.status_code == 200
+    assert load_runtime_settings().gallery_size == 12
+
+
+def test_a_stale_version_refuses_a_password_rotation_too(staff_api):
+    set_ingest_password(raw="old-password")
+    seen = staff_api.get(URL).json()["version"]
+    set_runtime_setting(key="gallery_size", value=20)
+
+    response = staff_api.put(
+        URL, {"version": seen, "ingest_password": "new-password-1"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert check_password("old-password", load_runtime_settings().ingest_password_hash)

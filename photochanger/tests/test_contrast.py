@@ -49,6 +49,7 @@ PAIRS = [
     ("--accent-strong", [*READING, ("--accent-soft",)], TEXT, "links, teal text, current nav item"),
     ("--on-accent", [("--accent",), ("--accent-strong",)], TEXT, "primary button text"),
     ("--danger", PANEL + WHITE + [("--danger-soft",)], TEXT, "errors, danger buttons"),
+    ("--text", [("--danger-soft",)], TEXT, "the settings' conflict notice"),
     ("--warn", [("--warn-soft",)], TEXT, "warning pill"),
     ("--pill-off", [("--pill-off-soft",)], TEXT, "«Отключён» pill"),
     ("--badge", [("--badge-soft",)], TEXT, "provider badge"),

@@ -146,8 +146,53 @@
     }
   }
 
-  function formatTime(iso) {
-    return iso ? new Date(iso).toLocaleString(document.documentElement.lang || undefined) : "—";
+  /** JSON a template left in a <script type="application/json"> (Django's json_script), or null. */
+  function readJson(id) {
+    const node = document.getElementById(id);
+    if (!node) return null;
+    try {
+      return JSON.parse(node.textContent);
+    } catch (ignored) {
+      return null;
+    }
+  }
+
+  // Times are shown in the server's zone (settings.TIME_ZONE, core/timezones.py), never the
+  // browser's, with the zone's name: "20.11.2026 09:08 MSK", as the server's pages write them.
+  const ZONE = readJson("time-zone") || {};
+  const zoneName = (() => {
+    try {
+      return new Intl.DateTimeFormat("en-GB", { timeZone: ZONE.name }).resolvedOptions().timeZone;
+    } catch (ignored) {
+      return undefined; // an unknown zone name: the browser's own, rather than no times at all
+    }
+  })();
+  const CLOCK = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zoneName,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "longOffset",
+  });
+
+  /** The parts of a moment on the server's clock: day, month, year, hour, minute and the zone. */
+  function zonedParts(iso) {
+    const parts = {};
+    CLOCK.formatToParts(new Date(iso)).forEach(({ type, value }) => (parts[type] = value));
+    const offset = (parts.timeZoneName.match(/[+-]\d{2}:\d{2}/) || ["+00:00"])[0];
+    parts.zone = (ZONE.names || {})[offset] || (offset === "+00:00" ? "UTC" : `UTC${offset}`);
+    return parts;
+  }
+
+  /** "20.11.2026 09:08 MSK"; `{ year: false }` leaves the year out. */
+  function formatTime(iso, options) {
+    if (!iso) return "—";
+    const p = zonedParts(iso);
+    const date = options && options.year === false ? `${p.day}.${p.month}` : `${p.day}.${p.month}.${p.year}`;
+    return `${date} ${p.hour}:${p.minute} ${p.zone}`;
   }
 
   function showFieldErrors(form, errors) {
@@ -224,4 +269,5 @@
   });
 
   window.PC = { api, request, ApiError, describe, toast, pulse, confirmAction, busy, formatTime, showFieldErrors, t, fmt };
+  Object.assign(window.PC, { readJson, zonedParts });
 })();

@@ -2,8 +2,9 @@
 (function () {
   "use strict";
 
-  const { api, describe, toast, formatTime, t, fmt } = window.PC;
+  const { api, describe, toast, formatTime, zonedParts, readJson, fmt } = window.PC;
   const filters = document.getElementById("stats-filters");
+  const DEFAULTS = readJson("stats-defaults");
   const SVG = "http://www.w3.org/2000/svg";
   const REFRESH_MS = 30000;
 
@@ -64,13 +65,29 @@
     return merged;
   }
 
-  /** Short axis labels: the time of day inside one day, the date beyond it. */
-  function axisLabel(iso, spansDays) {
-    const lang = document.documentElement.lang || undefined;
-    const moment = new Date(iso);
-    return spansDays
-      ? moment.toLocaleDateString(lang, { day: "2-digit", month: "2-digit" })
-      : moment.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  const DAY_MS = 86400000;
+
+  /** How axis labels read on the server's clock (the buckets are its minutes, hours and days):
+      the date for daily buckets, the time inside a day, both when hours span days (24 h). */
+  function labelFormat(timeline) {
+    const at = (index) => new Date(timeline[index].start).getTime();
+    const last = timeline.length - 1;
+    const step = last > 0 ? at(1) - at(0) : 0;
+    if (step >= DAY_MS) return (p) => `${p.day}.${p.month}`;
+    if (last > 0 && at(last) - at(0) >= DAY_MS / 2) return (p) => `${p.day}.${p.month} ${p.hour}:${p.minute}`;
+    return (p) => `${p.hour}:${p.minute}`;
+  }
+
+  const KINDS = [
+    ["jobs", "задач: %s"],
+    ["timeouts", "таймаутов: %s"],
+    ["errors", "ошибок: %s"],
+  ];
+
+  /** A bucket's tooltip: "20.11.2026 09:00 MSK — задач: 4, таймаутов: 1, ошибок: 0". */
+  function bucketTitle(bucket) {
+    const counts = KINDS.map(([kind, text]) => fmt(text, bucket[kind])).join(", ");
+    return `${formatTime(bucket.start)} — ${counts}`;
   }
 
   /** Evenly spread bucket indexes for `count` labels, first and last included. */
@@ -81,10 +98,9 @@
     return [...picked];
   }
 
-  function drawLabels(chart, timeline, width, step) {
+  function drawLabels(chart, timeline, width, step, format) {
     if (!timeline.length) return;
-    const spansDays = new Date(timeline[timeline.length - 1].start) - new Date(timeline[0].start) >= 86400000;
-    const room = 90; // px per label: a short date or time with generous space around it
+    const room = 110; // px per label: "30.11 09:00" at 12 px with generous space around it
     const count = Math.min(timeline.length, Math.max(2, Math.floor(width / room)));
     labelIndexes(timeline.length, count).forEach((index, position, all) => {
       const first = position === 0;
@@ -92,7 +108,7 @@
       const x = first ? 0 : last ? width : index * step + step / 2;
       const anchor = first ? "start" : last ? "end" : "middle";
       const label = svg("text", { x, y: CHART_HEIGHT - 4, "text-anchor": anchor });
-      label.textContent = axisLabel(timeline[index].start, spansDays);
+      label.textContent = format(zonedParts(timeline[index].start));
       chart.appendChild(label);
     });
   }
@@ -111,20 +127,25 @@
     const step = width / Math.max(1, buckets.length);
     const bar = Math.max(1, step / 3.5);
     buckets.forEach((bucket, index) => {
-      [["jobs", 0], ["timeouts", 1], ["errors", 2]].forEach(([kind, offset]) => {
+      const group = svg("g", { class: "bucket" });
+      group.appendChild(svg("title", {})).textContent = bucketTitle(bucket);
+      // The whole column answers the pointer, so a thin bar's tooltip is easy to reach.
+      group.appendChild(svg("rect", { class: "hit", x: index * step, y: 0, width: step, height: bottom }));
+      KINDS.forEach(([kind], offset) => {
         const h = (bucket[kind] / peak) * (bottom - 10);
-        const rect = svg("rect", {
-          class: `bar-${kind}`,
-          x: index * step + offset * bar,
-          y: bottom - h,
-          width: bar * 0.9,
-          height: h,
-        });
-        rect.appendChild(svg("title", {})).textContent = `${formatTime(bucket.start)}: ${kind} ${bucket[kind]}`;
-        chart.appendChild(rect);
+        group.appendChild(
+          svg("rect", {
+            class: `bar-${kind}`,
+            x: index * step + offset * bar,
+            y: bottom - h,
+            width: bar * 0.9,
+            height: h,
+          })
+        );
       });
+      chart.appendChild(group);
     });
-    drawLabels(chart, buckets, width, step);
+    drawLabels(chart, buckets, width, step, labelFormat(timeline));
     chart.setAttribute("aria-label", fmt("Задачи во времени: не больше %s за интервал", peak));
   }
 
@@ -163,21 +184,15 @@
     return td;
   }
 
-  function stateOf(row) {
-    if (!row.is_active) return ["disabled", t("Отключён")];
-    if (row.timeouts_last_window || row.provider_errors_last_window) return ["errors", t("Ошибки")];
-    return ["active", t("Активен")];
-  }
-
   function showRows(rows) {
     const body = document.querySelector("[data-rows]");
     body.replaceChildren(
       ...rows.map((row) => {
         const tr = document.createElement("tr");
-        const [kind, label] = stateOf(row);
+        // The state the dashboard shows (ingest/status.py), not one worked out here.
         const pill = document.createElement("span");
-        pill.className = `pill ${kind}`;
-        pill.textContent = label;
+        pill.className = `pill ${row.status}`;
+        pill.textContent = row.status_label;
         const state = cell("");
         state.appendChild(pill);
         tr.append(
@@ -187,7 +202,8 @@
           cell(row.provider_errors_last_window, "num"),
           cell(share(row.error_share_last_window), "num"),
           cell(formatTime(row.last_success_at)),
-          cell(row.last_error_reason || "—"),
+          cell(row.last_error_text || "—"),
+          cell(row.wrong_passwords_last_window, "num"),
           state
         );
         labelCells(tr);
@@ -197,21 +213,49 @@
     body.removeAttribute("aria-busy");
   }
 
-  async function refresh() {
+  /** The chosen filters as a query string; an empty slot filter is left out. */
+  function currentQuery() {
     const query = new URLSearchParams(new FormData(filters));
     if (!query.get("slot_id")) query.delete("slot_id");
+    return query;
+  }
+
+  /** The filters from the address (after back or forward); missing or unknown ones: defaults. */
+  function applyQuery(query) {
+    filters.querySelectorAll("select").forEach((select) => {
+      const wanted = query.get(select.name);
+      const known = [...select.options].some((option) => option.value === wanted);
+      select.value = known ? wanted : DEFAULTS[select.name];
+    });
+  }
+
+  let latest = 0; // the newest request: an older answer arriving after it is dropped
+
+  async function refresh() {
+    const query = currentQuery();
+    const asked = ++latest;
     try {
       const overview = await api("GET", `/api/stats/overview?${query}`);
+      if (asked !== latest) return;
       showCounters(overview.system);
       drawChart(overview.timeline);
       showRows(overview.slots);
       showLatest(overview.latest_results);
     } catch (error) {
-      toast(describe(error), "error");
+      if (asked === latest) toast(describe(error), "error");
     }
   }
 
-  filters.addEventListener("change", refresh);
+  // Each change of a filter is a step in the history: reload, back and forward keep it.
+  filters.addEventListener("change", () => {
+    const query = currentQuery().toString();
+    if (query !== window.location.search.slice(1)) window.history.pushState(null, "", `?${query}`);
+    refresh();
+  });
+  window.addEventListener("popstate", () => {
+    applyQuery(new URLSearchParams(window.location.search));
+    refresh();
+  });
   filters.querySelector("[data-refresh]").addEventListener("click", refresh);
   window.setInterval(() => document.visibilityState === "visible" && refresh(), REFRESH_MS);
   redrawOnResize();

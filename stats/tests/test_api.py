@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
@@ -46,3 +49,34 @@ def test_overview_refuses_bad_filters_with_field_errors(staff_api, query, field)
     assert body["status"] == "error"
     assert body["failure_reason"] == "validation_error"
     assert field in body["errors"]
+
+
+def test_overview_gives_each_slot_the_dashboards_state_and_its_failure_in_russian(staff_api):
+    JobFactory(status="failed", failure_reason="quota")
+
+    slots = {row["slot_id"]: row for row in staff_api.get(URL).json()["slots"]}
+
+    assert slots["slot-001"]["last_error_reason"] == "quota"
+    assert slots["slot-001"]["last_error_text"] == "Исчерпана квота провайдера"
+    assert (slots["slot-001"]["status"], slots["slot-001"]["status_label"]) == ("failing", "Ошибки")
+    assert (slots["slot-002"]["status"], slots["slot-002"]["last_error_text"]) == ("ready", None)
+
+
+def test_overview_counts_wrong_ingest_passwords_within_the_window(staff_api, monkeypatch):
+    asked = []
+
+    def counts(since):
+        asked.append(since)
+        return {"slot-002": 4, "slot-005": 1}
+
+    monkeypatch.setattr("stats.selectors.wrong_password_counts", counts)
+
+    everything = staff_api.get(URL, {"window_minutes": 15}).json()
+    one = staff_api.get(URL, {"window_minutes": 15, "slot_id": "slot-002"}).json()
+
+    assert everything["system"]["wrong_passwords_last_window"] == 5
+    assert one["system"]["wrong_passwords_last_window"] == 4
+    assert one["slots"][0]["wrong_passwords_last_window"] == 4
+    assert timezone.now() - asked[0] == pytest.approx(
+        timedelta(minutes=15), abs=timedelta(minutes=1)
+    )
