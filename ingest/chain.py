@@ -162,7 +162,11 @@ def _reserve(rest: list[ProviderConfig], cooling: set[str], typical: dict[str, f
 @sync_to_async
 def _typical_seconds(providers: set[str]) -> dict[str, float]:
     rows = ProviderState.objects.filter(provider__in=providers, typical_ms__isnull=False)
-    return {row.provider: max(_floor(), row.typical_ms / 1000) for row in rows}
+    return {
+        row.provider: max(_floor(), row.typical_ms / 1000)
+        for row in rows
+        if row.typical_ms is not None  # as the query asked; the type checker cannot tell
+    }
 
 
 @sync_to_async

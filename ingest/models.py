@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from slots.models import Slot
 
 
-class JobQuerySet(models.QuerySet):
+class JobQuerySet(models.QuerySet["JobHistory"]):
     def overdue(self, now: datetime | None = None, grace_seconds: int = 30) -> "JobQuerySet":
         """Jobs still `processing` well past their deadline: their worker is gone."""
         cutoff = (now or timezone.now()) - timedelta(seconds=grace_seconds)
@@ -131,7 +131,7 @@ class JobHistory(models.Model):
         )
 
 
-class LeaseQuerySet(models.QuerySet):
+class LeaseQuerySet(models.QuerySet["ConcurrencyLease"]):
     def claim(self, *, scope: str, limit: int, job_id: uuid.UUID, expires_at: datetime) -> bool:
         """Take a free seat of `scope` for `job_id`, in one statement that holds across processes.
 
@@ -181,7 +181,7 @@ class LeaseQuerySet(models.QuerySet):
         if self.filter(scope=scope, seat=limit - 1).exists():
             return False
         self.bulk_create(
-            [ConcurrencyLease(scope=scope, seat=seat) for seat in range(limit)],
+            [self.model(scope=scope, seat=seat) for seat in range(limit)],
             ignore_conflicts=True,
         )
         return True
@@ -229,7 +229,8 @@ COOLDOWN_WINDOW = timedelta(minutes=1)
 COOLDOWN = timedelta(minutes=1)
 
 
-class ProviderStateQuerySet(models.QuerySet):
+# The row type named as well as the model: `get` then answers with a ProviderState.
+class ProviderStateQuerySet(models.QuerySet["ProviderState", "ProviderState"]):
     def cooling_down(self, now: datetime | None = None) -> "ProviderStateQuerySet":
         return self.filter(cooldown_until__gt=now or timezone.now())
 
@@ -298,7 +299,7 @@ class ProviderState(models.Model):
             self.cooldown_until = max([*until, self.cooldown_until or now])
 
 
-class WrongPasswordQuerySet(models.QuerySet):
+class WrongPasswordQuerySet(models.QuerySet["WrongPasswordCount"]):
     # Old minutes are dropped as new ones are written: staff look at hours and days.
     RETENTION = timedelta(days=30)
 
@@ -340,7 +341,7 @@ class WrongPasswordCount(models.Model):
         return f"{self.slot_id} · {self.minute:%Y-%m-%d %H:%M} · {self.count}"
 
 
-class IngestClientQuerySet(models.QuerySet):
+class IngestClientQuerySet(models.QuerySet["IngestClient"]):
     # A booth's address stays known this long after its last right password.
     KEPT = timedelta(days=90)
 

@@ -7,6 +7,7 @@ Each is a fixed number of queries whatever the number of slots or jobs: they lea
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -18,6 +19,9 @@ from media.models import MediaObject
 from providers.base import FAILURE_CODES
 from slots.models import Slot
 
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement only
+    from django_stubs_ext import WithAnnotations
+
 Status = JobHistory.Status
 RECENT_RESULTS = 10
 
@@ -26,6 +30,19 @@ RECENT_RESULTS = 10
 FAILING_REASONS = frozenset({*FAILURE_CODES, "timeout", "internal_error", "storage_unavailable"})
 # A slot whose latest booth shot within this long failed for one of those reasons is failing.
 FAILING_WINDOW = timedelta(minutes=30)
+
+
+class _ActivityColumns(TypedDict):
+    """What slots_with_activity annotates each slot with."""
+
+    last_job_at: datetime | None
+    last_status: str | None
+    last_failure_reason: str | None
+    last_result_job_id: uuid.UUID | None
+    last_result_at: datetime | None
+    last_booth_job_at: datetime | None
+    last_booth_reason: str | None
+    in_flight: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,7 @@ def slots_with_activity(
     return [(slot, _activity(slot)) for slot in slots]
 
 
-def _activity(slot: Slot) -> SlotActivity:
+def _activity(slot: "WithAnnotations[Slot, _ActivityColumns]") -> SlotActivity:
     return SlotActivity(
         last_job_at=slot.last_job_at,
         last_status=slot.last_status,

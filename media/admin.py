@@ -3,7 +3,6 @@ import uuid
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -12,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_names import Noun, RussianNamesAdmin
-from media.models import MediaObject
+from media.models import MediaObject, MediaQuerySet
 from media.services import delete_media
 
 
@@ -110,7 +109,7 @@ class MediaObjectAdmin(RussianNamesAdmin):
         return filesizeformat(media.size_bytes)
 
     @admin.action(description=_("Удалить файлы сейчас"))
-    def delete_files_now(self, request: HttpRequest, queryset: QuerySet[MediaObject]) -> None:
+    def delete_files_now(self, request: HttpRequest, queryset: MediaQuerySet) -> None:
         # Templates belong to their slot: they are removed there, which also moves its version.
         live = list(queryset.live().exclude(kind=MediaObject.Kind.TEMPLATE))
         delete_media(live)

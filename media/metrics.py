@@ -1,6 +1,7 @@
 """Stored-media figures for /metrics, read from the database and the media volume at scrape time."""
 
 import shutil
+from typing import TypedDict
 
 import structlog
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -33,9 +34,9 @@ class StoredMediaCollector:
             "photochanger_media_expired_files", "Expired media files not cleaned up yet."
         )
         for kind in MediaObject.Kind.values:
-            row = rows.get(kind, {})
-            files.add_metric([kind], row.get("files", 0))
-            size.add_metric([kind], row.get("bytes") or 0)
+            row = rows.get(kind) or _KindTotals(kind=kind, files=0, bytes=None, expired=0)
+            files.add_metric([kind], row["files"])
+            size.add_metric([kind], row["bytes"] or 0)
         expired.add_metric([], sum(row["expired"] for row in rows.values()))
         yield from (files, size, expired)
 
@@ -54,7 +55,14 @@ class StoredMediaCollector:
         )
 
 
-def _media_totals() -> dict[str, dict]:
+class _KindTotals(TypedDict):
+    kind: str
+    files: int
+    bytes: int | None  # the sum of no rows
+    expired: int
+
+
+def _media_totals() -> dict[str, _KindTotals]:
     """One aggregate over live rows (bounded by the TTL): files, bytes and expired per kind."""
     rows = (
         MediaObject.objects.live()

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class MediaQuerySet(models.QuerySet):
+class MediaQuerySet(models.QuerySet["MediaObject"]):
     def live(self) -> "MediaQuerySet":
         return self.filter(cleaned_at__isnull=True)
 

@@ -95,7 +95,8 @@ async def _check_providers() -> dict:
 def _cooldowns() -> dict[str, str]:
     """Providers in a cooldown after repeated failures, with its end (shared by all workers)."""
     rows = ProviderState.objects.cooling_down().values_list("provider", "cooldown_until")
-    return {provider: until.isoformat() for provider, until in rows}
+    # cooling_down() reads only rows with a cooldown_until: the check is for the type checker.
+    return {provider: until.isoformat() for provider, until in rows if until is not None}
 
 
 async def _provider_status(name: str, runtime: RuntimeSettings) -> dict:

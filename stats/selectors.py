@@ -5,7 +5,7 @@ jobs: they lean on the (slot, started_at) and (status, started_at) indexes of Jo
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMinute
@@ -19,6 +19,9 @@ from ingest.status import slot_statuses
 from media.models import MediaObject
 from providers.base import FAILURE_CODES
 from slots.models import Slot
+
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement only
+    from django_stubs_ext import WithAnnotations
 
 Status = JobHistory.Status
 WINDOW_CHOICES = (15, 60, 180, 360, 1440, 10080)
@@ -143,7 +146,16 @@ def _slot_rows(jobs: QuerySet, *, since: datetime, slot_id: str | None) -> list[
     return [_slot_row(slot, per_slot.get(slot.pk, empty)) for slot in slots]
 
 
-def _slot_row(slot: Slot, counters: dict[str, int]) -> dict[str, Any]:
+class _LatestOutcomes(TypedDict):
+    """What _slot_rows annotates each slot with."""
+
+    last_success_at: datetime | None
+    last_error_reason: str | None
+
+
+def _slot_row(
+    slot: "WithAnnotations[Slot, _LatestOutcomes]", counters: dict[str, int]
+) -> dict[str, Any]:
     return {
         "slot_id": slot.pk,
         "display_name": slot.display_name or slot.pk,
