@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -26,7 +25,7 @@ from media.services import (
     delete_stored_files,
     storage_errors,
 )
-from media.storage import StoredEntry
+from media.storage import StoredEntry, swept_storage
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +55,8 @@ def cleanup_media(
         totals = expired.aggregate(files=Count("pk"), bytes=Sum("size_bytes"))
         files, freed = totals["files"], totals["bytes"] or 0
     else:
-        deleted, freed = Counter(), 0
+        deleted: Counter[str] = Counter()
+        freed = 0
         while batch := _claim_and_delete_batch(expired):
             deleted.update(obj.kind for obj in batch)
             freed += sum(obj.size_bytes for obj in batch)
@@ -118,7 +118,7 @@ def _orphans(prefix: str, cutoff: datetime) -> Iterator[StoredEntry]:
         .filter(path__startswith=f"{prefix}/")
         .values_list("path", flat=True)
     )
-    for entry in default_storage.list_files(prefix):
+    for entry in swept_storage().list_files(prefix):
         if entry.name not in live and entry.modified < cutoff:
             yield entry
 
@@ -129,4 +129,4 @@ def _delete_orphans(prefix: str, orphans: list[StoredEntry]) -> None:
         if len(delete_stored_files(page)) < len(page):
             raise StorageUnavailable("the media storage stopped deleting orphaned files")
     with storage_errors():
-        default_storage.remove_empty_folders(prefix)
+        swept_storage().remove_empty_folders(prefix)

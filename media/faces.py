@@ -78,6 +78,7 @@ def _classifier() -> Any:
     classifier = getattr(_local, "classifier", None)
     if classifier is None:
         import cv2
+        import cv2.data  # loaded by cv2 itself; its type stubs leave it out
 
         cv2.setNumThreads(1)
         classifier = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE)

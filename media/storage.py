@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.base import File
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils._os import safe_makedirs
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -40,6 +40,21 @@ class StoredEntry:
     name: str
     size: int
     modified: datetime
+
+
+class SweptStorage(Protocol):
+    """What cleanup needs besides the Storage API; both storages below offer it."""
+
+    def list_files(self, prefix: str) -> Iterator[StoredEntry]: ...
+
+    def remove_empty_folder(self, folder: str) -> None: ...
+
+    def remove_empty_folders(self, prefix: str) -> None: ...
+
+
+def swept_storage() -> SweptStorage:
+    """`default_storage` as what it is configured to be (STORAGES: one of the two below)."""
+    return cast(SweptStorage, default_storage)
 
 
 class LocalMediaStorage(FileSystemStorage):
@@ -65,7 +80,8 @@ class LocalMediaStorage(FileSystemStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
-        self._ensure_location_group_id(full_path)
+        # Django's own step after a save (FileSystemStorage._save); django-stubs omits it.
+        self._ensure_location_group_id(full_path)  # type: ignore[attr-defined]
         return os.path.relpath(full_path, self.location).replace("\\", "/")
 
     def _create_temporary(self, folder: str) -> tuple[int, str]:
