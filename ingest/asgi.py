@@ -33,7 +33,7 @@ from core import metrics
 from core.auth import client_ip
 from core.db import close_idle_connections
 from core.errors import error_body
-from core.runtime import load_runtime_settings
+from core.runtime import RuntimeSettings, load_runtime_settings
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
 from ingest.memory import RELEASE_AFTER_BYTES, UploadMemory
@@ -46,6 +46,7 @@ from ingest.requests import (
     load_upload_context,
 )
 from media.images import MB
+from slots.models import Slot
 
 _INGEST_PATH = re.compile(r"^/(?:api/)?ingest/(?P<slot_id>.+)$")
 _TEST_RUN_PATH = re.compile(r"^/api/slots/(?P<slot_id>[^/]+)/test-run$")
@@ -114,13 +115,14 @@ class BodyLimitMiddleware:
                 return await _refuse(scope, send, error)
         context = await sync_to_async(_load_context)(slot_id)
         scope = {**scope, SLOT_SCOPE_KEY: context}
-        if context.slot is None or not context.slot.is_active:
+        slot = context.slot
+        if slot is None or not slot.is_active:
             # The view answers 404 without the body (nor a `100 Continue` for it).
             no_body = _replay([_EMPTY_BODY], _never)
             return await self.app(_without_body(scope), no_body, _closing(send))
         try:
             with self._memory.reading(_content_length(scope) or RELEASE_AFTER_BYTES):
-                form = await _read_upload(scope, receive, context, ingest=ingest)
+                form = await _read_upload(scope, receive, slot, context.config, ingest=ingest)
         except _Refused as refused:  # the body is left unread: answered here, connection closed
             return await _refuse(scope, send, refused.error, context)
         except IngestError as error:
@@ -245,10 +247,10 @@ class _Body:
 
 
 async def _read_upload(
-    scope, receive, context: UploadContext, *, ingest: bool
+    scope, receive, slot: Slot, config: RuntimeSettings, *, ingest: bool
 ) -> UploadForm | None:
     """The upload's form, or None when the client left; IngestError or _Refused to refuse it."""
-    limit = body_limit(context.slot, context.config)
+    limit = body_limit(slot, config)
     declared = _content_length(scope)
     if declared is not None and declared > limit:
         raise _Refused(*_TOO_LARGE)
@@ -256,9 +258,9 @@ async def _read_upload(
         (_header(scope, b"content-type") or b"").decode("latin-1"),
         file_field="fileToUpload" if ingest else "test_image",
         max_body_bytes=limit,
-        max_file_bytes=context.slot.upload_limit_mb(context.config) * MB,
+        max_file_bytes=slot.upload_limit_mb(config) * MB,
     )
-    gate = _PasswordGate(scope, context) if ingest else None
+    gate = _PasswordGate(scope, slot, config) if ingest else None
     body = _Body(receive)
     try:
         while message := await body.next():
@@ -279,17 +281,17 @@ async def _read_upload(
 class _PasswordGate:
     """Checks the ingest password once, as soon as its field is complete."""
 
-    def __init__(self, scope, context: UploadContext):
-        self._scope, self._context, self._done = scope, context, False
+    def __init__(self, scope, slot: Slot, config: RuntimeSettings):
+        self._scope, self._slot, self._config, self._done = scope, slot, config, False
 
     async def check(self, reader: FormReader, form: UploadForm | None = None) -> None:
         password = reader.fields.get("password")
         if password and not self._done:
             await authenticate_ingest(
                 password,
-                stored_hash=self._context.config.ingest_password_hash,
+                stored_hash=self._config.ingest_password_hash,
                 address=_client_address(self._scope),
-                slot_id=self._context.slot.pk,
+                slot_id=self._slot.pk,
                 holding_body=reader.file_complete,
             )
             self._done = True
