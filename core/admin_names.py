@@ -59,8 +59,9 @@ class RussianNamesAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if "delete_selected" in actions:
-            function, name, _description = actions["delete_selected"]
+        # Django lists every action as a tuple; its stubs allow None for the entries.
+        if (delete_selected := actions.get("delete_selected")) is not None:
+            function, name, _description = delete_selected
             selected = (
                 self.noun.selected or _("выбранные %s") % self.model._meta.verbose_name_plural
             )

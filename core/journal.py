@@ -15,6 +15,7 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from django.db.models import Model, QuerySet
+from django.utils.functional import Promise
 
 NOT_SET, SET, CHANGED, REMOVED = "(not set)", "(set)", "(changed)", "(removed)"
 
@@ -66,7 +67,9 @@ class ReadableEntry:
     changes: list[tuple[str, str, str]]
 
 
-def readable(entries: Iterable[LogEntry], labels: Mapping[str, str]) -> list[ReadableEntry]:
+def readable(
+    entries: Iterable[LogEntry], labels: Mapping[str, str | Promise]
+) -> list[ReadableEntry]:
     """Entries as a page shows them: field labels, values as short texts."""
     return [
         ReadableEntry(

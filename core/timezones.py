@@ -5,7 +5,7 @@ Server pages format times with Django's `date` filter and the zone's name (`"d.m
 whatever zone the browser is in.
 """
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.http import HttpRequest
@@ -26,7 +26,7 @@ def utc_offset(moment: datetime) -> str:
     return f"{raw[:3]}:{raw[3:5]}"
 
 
-def zone_names(zone, *, year: int | None = None) -> dict[str, str]:
+def zone_names(zone: tzinfo, *, year: int | None = None) -> dict[str, str]:
     """The zone's names by UTC offset (winter and summer), as Django's "T" format shows them.
 
     Scripts look the name up by a time's offset, so a zone with summer time gets CET and CEST
@@ -34,7 +34,8 @@ def zone_names(zone, *, year: int | None = None) -> dict[str, str]:
     """
     year = year or timezone.now().year
     moments = [datetime(year, month, 1, 12, tzinfo=zone) for month in (1, 7)]
-    return {utc_offset(moment): moment.tzname() for moment in moments}
+    # str() as Django's "T" writes it: a tzinfo may answer None, a zone never does.
+    return {utc_offset(moment): str(moment.tzname()) for moment in moments}
 
 
 def describe_zone() -> dict[str, Any]:

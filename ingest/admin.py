@@ -5,13 +5,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import dateformat
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_names import Noun, RussianNamesAdmin
 from core.models import RuntimeSetting
-from core.runtime import INGEST_PASSWORD_KEY, provider_of_api_key, spec_for
+from core.runtime import INGEST_PASSWORD_KEY, Spec, provider_of_api_key, spec_for
 from core.timezones import TIME_FORMAT
 from ingest import configuration
 from ingest.errors import failure_text
@@ -102,7 +103,7 @@ class JobHistoryAdmin(RussianNamesAdmin):
         return self._picture(job, "admin-thumb") if job.result_is_live() else "—"
 
     @admin.display(description=_("результат"))
-    def result(self, job: JobHistory) -> str:
+    def result(self, job: JobHistory) -> str | Promise:
         if not job.result_is_live():
             return _("нет: задача без результата или срок хранения истёк")
         link = reverse("public-result", args=[job.job_id])
@@ -146,13 +147,13 @@ class SettingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = self.instance.value
         self.fields["value"].initial = (
-            spec_for(self.instance.key).default() if stored is None else stored
+            _edited_spec(self.instance.key).default() if stored is None else stored
         )
 
     def clean_value(self):
         key, value = self.instance.key, self.cleaned_data["value"]
         try:
-            value = spec_for(key).validate(value)
+            value = _edited_spec(key).validate(value)
             if key == "per_provider_concurrency":
                 value = configuration.checked_limits(value)
         except ValidationError as error:
@@ -218,10 +219,18 @@ class RuntimeSettingAdmin(AuditlogHistoryAdminMixin, RussianNamesAdmin):
         return configuration.setting_label(setting.key)
 
     @admin.display(description=_("значение"))
-    def shown_value(self, setting: RuntimeSetting) -> str:
+    def shown_value(self, setting: RuntimeSetting) -> str | Promise:
         if _is_secret(setting.key):
             return _("задано") if setting.value else _("не задано")
         return _("по умолчанию") if setting.value is None else str(setting.value)
+
+
+def _edited_spec(key: str) -> Spec:
+    """The spec of a setting SettingForm edits: a key without one gets the secret form."""
+    spec = spec_for(key)
+    if spec is None:
+        raise LookupError(f"no spec for the setting {key!r}")
+    return spec
 
 
 def _is_secret(key: str) -> bool:

@@ -5,17 +5,24 @@ English in code (object names, counts of changes, a column named after its metho
 written again here.
 """
 
+from typing import Any
+
 from auditlog.admin import LogEntryAdmin
 from auditlog.filters import ResourceTypeFilter
 from auditlog.models import LogEntry
 from axes.admin import AccessAttemptAdmin
 from axes.conf import settings as axes_settings
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field, ManyToManyField
+from django.forms import Field as FormField
+from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -49,14 +56,24 @@ def permission_label(permission: Permission) -> str:
     return f"{capfirst(app)} | {capfirst(model._meta.verbose_name_plural)} | {action}"
 
 
-class PermissionNames:
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
     """Permissions are stored with English names; the forms show them in Russian."""
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)
-        if field is not None and db_field.related_model is Permission:
-            field.label_from_instance = permission_label
-        return field
+    def label_from_instance(self, obj: Permission) -> str:
+        return permission_label(obj)
+
+
+class PermissionNames(admin.ModelAdmin):
+    """An admin whose choices of permissions show them in Russian."""
+
+    # This hook rather than formfield_for_manytomany, which GroupAdmin and ModelAdmin declare
+    # with different signatures.
+    def formfield_for_dbfield(
+        self, db_field: "Field[Any, Any]", request: HttpRequest, **kwargs: Any
+    ) -> FormField | None:
+        if isinstance(db_field, ManyToManyField) and db_field.related_model is Permission:
+            kwargs["form_class"] = PermissionChoiceField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class StaffUserAdmin(PermissionNames, UserAdmin, RussianNamesAdmin):
@@ -102,7 +119,7 @@ class JournalAdmin(LogEntryAdmin, RussianNamesAdmin):
         }
 
     @admin.display(description=_("Изменения"))
-    def msg(self, entry: LogEntry) -> str:
+    def msg(self, entry: LogEntry) -> str | Promise:
         """Each changed field by the name staff know it by (a setting's, not its key)."""
         rows = [
             (_field_label(entry, name), *_old_and_new(change))
@@ -117,7 +134,7 @@ class JournalAdmin(LogEntryAdmin, RussianNamesAdmin):
         return format_html("<table>{}{}</table>", header, body)
 
     @admin.display(description=_("Кто"))
-    def user_url(self, entry: LogEntry) -> str:
+    def user_url(self, entry: LogEntry) -> str | Promise:
         return super().user_url(entry) if entry.actor else _("система")
 
     @admin.display(description=_("Идентификатор запроса"))
@@ -155,7 +172,7 @@ class LoginAttemptAdmin(AccessAttemptAdmin, RussianNamesAdmin):
     )
 
     @admin.display(description=_("состояние"))
-    def status(self, attempt: AccessAttempt) -> str:
+    def status(self, attempt: AccessAttempt) -> str | Promise:
         left = axes_settings.AXES_FAILURE_LIMIT - attempt.failures_since_start
         return _("осталось попыток: %d") % left if left > 0 else _("заблокирован")
 
