@@ -80,7 +80,8 @@ class TemplateMediaOut(serializers.Serializer):
 class RecentResult(serializers.Serializer):
     job_id = serializers.UUIDField()
     status = serializers.CharField()
-    source = serializers.CharField()
+    # A field named like Field.source: SerializerMetaclass takes declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
     started_at = serializers.DateTimeField()
     duration_ms = serializers.IntegerField(allow_null=True)
     failure_reason = serializers.CharField()
@@ -158,7 +159,7 @@ class SlotDetail(_SlotFields):
 
     @extend_schema_field(RecentResult(many=True))
     def get_recent_results(self, slot: Slot) -> list:
-        return RecentResult(recent_jobs(slot_id=slot.pk), many=True).data
+        return list(RecentResult(recent_jobs(slot_id=slot.pk), many=True).data)
 
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()

@@ -15,7 +15,8 @@ from stats.selectors import MAX_WINDOW_MINUTES, SOURCES, overview_with_slot_stat
 class OverviewQuery(serializers.Serializer):
     window_minutes = serializers.IntegerField(min_value=1, max_value=MAX_WINDOW_MINUTES, default=60)
     slot_id = serializers.CharField(required=False)
-    source = serializers.ChoiceField(
+    # A field named like Field.source: SerializerMetaclass takes declared fields off the class.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         SOURCES,
         default=JobHistory.Source.INGEST,
         help_text="Booth uploads (`ingest`, the default), staff test runs (`ui_test`), or `all`.",
@@ -69,13 +70,15 @@ class TimelineBucket(serializers.Serializer):
     start = serializers.DateTimeField()
     jobs = serializers.IntegerField()
     timeouts = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # A field named like Serializer.errors: SerializerMetaclass takes declared fields off the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
 
 
 class LatestResult(serializers.Serializer):
     job_id = serializers.UUIDField()
     slot_id = serializers.CharField()
-    source = serializers.CharField()
+    # A field named like Field.source: SerializerMetaclass takes declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
     finished_at = serializers.DateTimeField()
     duration_ms = serializers.IntegerField(allow_null=True)
     result_expires_at = serializers.DateTimeField()
@@ -91,7 +94,8 @@ class LatestResult(serializers.Serializer):
 
 class Overview(serializers.Serializer):
     window_minutes = serializers.IntegerField()
-    source = serializers.CharField()
+    # A field named like Field.source: SerializerMetaclass takes declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
     system = SystemCounters()
     slots = SlotCounters(many=True)
     latest_results = LatestResult(many=True)
