@@ -175,7 +175,10 @@ def test_a_full_queue_refuses_new_candidates_with_503_and_retry_after(stalled_kd
             )
             for i in range(passwords.KDF_QUEUE + 3)
         ]
+        # Each check first looks its address up in the database: wait until every one has
+        # either been refused or taken its place in the queue, however long the lookups take.
         await until(lambda: started)
+        await until(lambda: sum(c.done() for c in checks) + passwords._GENERAL.busy == len(checks))
         refused = [c for c in checks if c.done()]
         release.set()
         outcomes = await asyncio.gather(*checks, return_exceptions=True)
