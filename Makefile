@@ -12,9 +12,10 @@ run: $(VENV)/.installed .env
 	# uvicorn with the limits in settings: HOST, PORT, WORKERS, SERVER_* (.env or environment).
 	$(BIN)/python manage.py serve
 
-# Tests need a secret key but no .env: a throw-away one unless the environment sets one.
+# Tests need a secret key but no .env: a throw-away one unless the environment sets one. Two
+# workers: most tests wait on servers, browsers or the database, so two keep both cores busy.
 test: $(VENV)/.installed
-	SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only-never-for-a-deployment} $(BIN)/pytest
+	SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only-never-for-a-deployment} $(BIN)/pytest -n 2
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
