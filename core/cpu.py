@@ -18,8 +18,14 @@ _executor: ThreadPoolExecutor | None = None
 
 
 async def run_cpu(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await submit_cpu(function, *args, **kwargs)
+
+
+def submit_cpu(function: Callable[..., T], *args: Any, **kwargs: Any) -> "asyncio.Future[T]":
+    """Start `function` on the pool; the future is not a task, so a loop that stops and
+    cancels its tasks does not cancel the work, and an awaiter may wait for it to end."""
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(settings.IMAGE_WORKERS, thread_name_prefix="images")
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor, partial(function, *args, **kwargs))
+    return loop.run_in_executor(_executor, partial(function, *args, **kwargs))

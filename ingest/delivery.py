@@ -44,6 +44,9 @@ async def deliver(
         input_mime=photo.mime,
         qr=slot.qr_spec(guest_url),
         trusted=link is None or get_driver(link.provider).trusted_output,
+        # The photo itself came back (pass-through, last resort): its validation decode is
+        # the preview's source.
+        draft=photo.draft if answer.data is photo.data else None,
     )
     try:
         rendered, warnings = await run_cpu(render, overlay=overlays[0].data if overlays else None)

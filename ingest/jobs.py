@@ -54,8 +54,8 @@ class JobAlreadyEnded(Exception):
 class JobClaim:
     """What an upload does: run a new job, or answer with an earlier one's outcome."""
 
-    job: JobHistory | None = None
-    earlier: JobHistory | None = None
+    job: JobHistory
+    new: bool  # False: `job` is an earlier upload's, which this one follows or replays
 
 
 async def claim_job(
@@ -81,7 +81,7 @@ async def claim_job(
         if earlier is not None:
             if key and earlier.idempotency_key == key and earlier.input_sha256 != sha256:
                 raise IngestError("idempotency_key_reused", "this key was used for another file")
-            return JobClaim(earlier=earlier)
+            return JobClaim(earlier, new=False)
         job = await start_job(
             slot=slot,
             source=source,
@@ -91,7 +91,7 @@ async def claim_job(
             metadata=metadata,
         )
         if job is not None:
-            return JobClaim(job=job)
+            return JobClaim(job, new=True)
         if key:
             await sync_to_async(_release_expired_key)(slot, key)
     raise IngestError("internal_error", "the job for this upload could not be claimed")

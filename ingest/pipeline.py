@@ -21,6 +21,7 @@ from core.cpu import run_cpu
 from core.db import release_db_connections
 from core.errors import failure_for
 from core.runtime import RuntimeSettings
+from ingest import previews
 from ingest.calls import template_images
 from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
 from ingest.delivery import deliver, print_aspect_ratio
@@ -89,7 +90,8 @@ async def process_photo(
     """
     window = slot.response_window_seconds(config)
     deadline = time.monotonic() + window
-    digests = digests or await asyncio.to_thread(FileDigests.of, data, claimed_hash)
+    if digests is None:
+        digests = await asyncio.to_thread(FileDigests.of, data, claimed_hash)
     claim = await claim_job(
         slot=slot,
         source=source,
@@ -98,9 +100,9 @@ async def process_photo(
         idempotency_key=idempotency_key,
         metadata=metadata or {},
     )
-    if claim.earlier is not None:
-        return await follow(claim.earlier, deadline)
     job = claim.job
+    if not claim.new:
+        return await follow(job, deadline)
     log.info("ingest.accepted", job_id=str(job.job_id), slot_id=slot.pk, source=source)
     # The job runs in its own task: when the booth disconnects, Django cancels this coroutine
     # but the job still finishes inside its window, so a retry of the same shot (which follows
@@ -247,13 +249,10 @@ def _check_hash(job: JobHistory, digests: FileDigests, claimed: str | None, mode
 async def _store_result(
     context: _JobContext, rendered: images.RenderedResult, fields: dict[str, Any]
 ) -> IngestResult:
+    """Store the payload and end the job; its preview is made after the answer is sent."""
     job = context.job
     files = await asyncio.to_thread(
-        write_result_files,
-        slot_id=job.slot_id,
-        job_id=job.job_id,
-        payload=rendered.payload,
-        preview=rendered.preview,
+        write_result_files, slot_id=job.slot_id, job_id=job.job_id, payload=rendered.payload
     )
     expires_at = timezone.now() + timedelta(hours=context.config.result_ttl_hours)
     try:
@@ -269,4 +268,7 @@ async def _store_result(
     except BaseException:
         await asyncio.to_thread(delete_stored_files, [f.path for f in files])
         raise
+    previews.make_later(
+        slot_id=job.slot_id, job_id=job.job_id, rendered=rendered, expires_at=expires_at
+    )
     return IngestResult(job.job_id, rendered.payload.data, rendered.payload.mime, expires_at)

@@ -8,10 +8,11 @@ reconciled before it is shown.
 import uuid
 from datetime import timedelta
 
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from core.runtime import load_runtime_settings
-from ingest import selectors
+from ingest import previews, selectors
 from ingest.jobs import reconcile_overdue_jobs
 from ingest.models import JobHistory
 from media.models import MediaObject
@@ -53,6 +54,20 @@ def result_media(job_id: str, *, preview: bool) -> MediaObject | object | None:
         delete_media(list(MediaObject.objects.live().filter(job_id=job_uuid)))
         return EXPIRED
     return media
+
+
+async def preview_media(job_id: str) -> MediaObject | object | None:
+    """`result_media` for a job's preview; a live result without one gets it made now.
+
+    Raises StorageUnavailable when it has to be made and the storage cannot be read."""
+    found = await sync_to_async(result_media)(job_id, preview=True)
+    if found is not None:
+        return found
+    result = await sync_to_async(result_media)(job_id, preview=False)
+    job_uuid = parse_id(job_id)
+    if not isinstance(result, MediaObject) or job_uuid is None:
+        return result  # EXPIRED, or no result at all
+    return await previews.missing_preview(job_uuid, result)
 
 
 def guest_result(code: str) -> JobHistory | object | None:

@@ -5,6 +5,7 @@ import uuid
 
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -43,6 +44,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
     password; this view then finds both in the request's scope.
     """
     started, provider = time.monotonic(), ""
+    response: HttpResponse
     try:
         slot, config = await upload_context(request, slot_id)
         provider = slot.provider
@@ -148,17 +150,23 @@ async def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
 
 
 @require_GET
-async def public_result(request: HttpRequest, job_id: str) -> HttpResponse:
+async def public_result(request: HttpRequest, job_id: str) -> HttpResponseBase:
     return await _serve_result_file(job_id, preview=False)
 
 
 @require_GET
-async def public_preview(request: HttpRequest, job_id: str) -> HttpResponse:
+async def public_preview(request: HttpRequest, job_id: str) -> HttpResponseBase:
     return await _serve_result_file(job_id, preview=True)
 
 
-async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
-    found = await sync_to_async(results.result_media)(job_id, preview=preview)
+async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponseBase:
+    try:
+        if preview:
+            found = await results.preview_media(job_id)
+        else:
+            found = await sync_to_async(results.result_media)(job_id, preview=False)
+    except StorageUnavailable:
+        return error_response(503, "storage_unavailable", "the media storage is unavailable")
     if found is results.EXPIRED:
         return error_response(410, "result_expired", "the result has expired and was deleted")
     if not isinstance(found, MediaObject):
@@ -176,7 +184,7 @@ async def _serve_result_file(job_id: str, *, preview: bool) -> HttpResponse:
 
 
 @require_GET
-async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
+async def provider_media(request: HttpRequest, media_id: str) -> HttpResponseBase:
     """An input published for a provider that downloads it; gone after the job's deadline."""
     found = await sync_to_async(results.provider_input)(media_id)
     if found is results.EXPIRED:
@@ -186,7 +194,7 @@ async def provider_media(request: HttpRequest, media_id: str) -> HttpResponse:
     return await _file_response(found, "media_not_found", **{"Cache-Control": "no-store"})
 
 
-async def _file_response(media: MediaObject, missing: str, **headers: str) -> HttpResponse:
+async def _file_response(media: MediaObject, missing: str, **headers: str) -> HttpResponseBase:
     """Stream the file from storage in chunks; an instance never holds a whole 15 MB result.
 
     Streamed rather than redirected to a presigned bucket URL: each request checks the expiry
@@ -222,12 +230,11 @@ def gallery(request: HttpRequest, slot_id: str) -> HttpResponse:
 
 def guest_page(request: HttpRequest, code: str) -> HttpResponse:
     """The page a guest reaches from the QR code on the print: the photo and its download."""
-    found = results.guest_result(code)
-    if found is None:
-        raise Http404("no such photo")
-    if found is results.EXPIRED:
+    job = results.guest_result(code)
+    if job is results.EXPIRED:
         return render(request, "ingest/guest_expired.html", status=410)
-    job = found
+    if not isinstance(job, JobHistory):
+        raise Http404("no such photo")
     context = {
         "job": job,
         "download_url": reverse("public-result", args=[job.job_id]),

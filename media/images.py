@@ -10,8 +10,9 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
 EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp"}
@@ -38,12 +39,18 @@ class EncodedImage:
     mime: str
     width: int
     height: int
+    # A reduced decode of `data` made while validating it (JpegCheck), at least PREVIEW_SIDE on
+    # its long side where the photo is: a preview of these bytes is cut from it, not decoded again.
+    draft: Image.Image | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class RenderedResult:
+    """The payload the booth receives, and the picture its preview is cut from (the image the
+    payload was encoded from; None: decode the payload, at reduced scale, when it is needed)."""
+
     payload: EncodedImage
-    preview: EncodedImage
+    preview_source: Image.Image | None = field(default=None, repr=False, compare=False)
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -66,7 +73,7 @@ def decode(data: bytes) -> tuple[Image.Image, str]:
     return image, mime
 
 
-def _open(data: bytes, mime: str | None) -> Image.Image:
+def _open(data: bytes, mime: str | None) -> ImageFile.ImageFile:
     """Read the header only, refusing more than MAX_PIXELS before any pixel is decoded."""
     if mime is None:
         raise UnsupportedImage("only JPEG, PNG and WEBP images are accepted")
@@ -132,17 +139,28 @@ def normalise_upload(data: bytes) -> EncodedImage:
         header = _open(data, mime)
         if _orientation(header) == 1:
             width, height = header.size
-            # At least 1 px: Pillow divides by the requested size (a 7 px side would ask for 0).
-            header.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            header.draft("RGB", draft_size(width, height))
             _load(header)
             stripped = strip_jpeg_metadata(data)
             if stripped is not None:
-                return EncodedImage(stripped, JPEG, width, height)
+                return EncodedImage(stripped, JPEG, width, height, draft=header)
     image, mime = decode(data)
     try:
         return encode(ImageOps.exif_transpose(image), mime)
     except _DECODE_ERRORS as error:  # malformed EXIF, or a pixel layout that cannot be re-encoded
         raise InvalidImage(f"image cannot be made safe: {error}") from error
+
+
+def draft_size(width: int, height: int) -> tuple[int, int]:
+    """The size to ask `Image.draft` for: the smallest DCT scale (down to 1/8) that leaves the
+    long side at least PREVIEW_SIDE, so the validation decode is also the preview's source.
+
+    At least 1 px a side: Pillow divides by the requested size.
+    """
+    scale = 8
+    while scale > 1 and max(width, height) // scale < PREVIEW_SIDE:
+        scale //= 2
+    return max(1, width // scale), max(1, height // scale)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -155,16 +173,19 @@ def _orientation(image: Image.Image) -> int:
 def normalise_checked_jpeg(data: bytes, check: "JpegCheck") -> EncodedImage | None:
     """`normalise_upload`'s answer for a JPEG that `check` already decoded as it arrived, without
     decoding it again; None when the check could not vouch for it (then use normalise_upload)."""
-    size = check.size
-    stripped = strip_jpeg_metadata(data) if size is not None else None
+    if check.size is None:
+        return None
+    stripped = strip_jpeg_metadata(data)
     if stripped is None:
         return None
-    return EncodedImage(stripped, JPEG, *size)
+    width, height = check.size
+    return EncodedImage(stripped, JPEG, width, height, draft=check.draft)
 
 
 class JpegCheck:
     """The validation decode of an upright JPEG (as in normalise_upload: every entropy-coded
-    block, at 1/8 scale), done on the bytes as they arrive instead of after the last one.
+    block, at a reduced scale), done on the bytes as they arrive instead of after the last one.
+    The decoded picture is kept (`draft`): the preview is cut from it.
 
     Feed it the file's chunks in order, off the event loop. It never raises: anything it cannot
     vouch for (not a JPEG, rotated, corrupt, cut short) leaves `size` None, and the upload then
@@ -178,12 +199,15 @@ class JpegCheck:
     def __init__(self) -> None:
         self._header = b""
         self._next_try = self._FIRST_TRY
-        self._decoder = None
-        self._image: Image.Image | None = None
+        # Pillow's incremental decoder and the picture it fills: its internal API (the public
+        # one decodes whole files only), hence untyped.
+        self._decoder: Any = None
+        self._image: Any = None
         self._full_size = (0, 0)
         self._pending = b""
         self._given_up = False
         self.size: tuple[int, int] | None = None
+        self.draft: Image.Image | None = None
 
     def feed(self, data: bytes) -> None:
         if self._given_up or self.size is not None or not data:
@@ -213,7 +237,7 @@ class JpegCheck:
             self._give_up()  # a rotated photo is decoded in full and re-encoded anyway
             return b""
         width, height = image.size
-        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+        image.draft("RGB", draft_size(width, height))
         image.load_prepare()
         [(codec, extents, offset, args)] = image.tile
         image.tile = []
@@ -230,7 +254,7 @@ class JpegCheck:
             if error < 0:
                 self._give_up()
             else:
-                self.size = self._full_size
+                self.size, self.draft = self._full_size, self._image
                 self._release()
             return
         self._pending = buffer[consumed:]
@@ -243,24 +267,39 @@ class JpegCheck:
         self._decoder, self._image, self._header, self._pending = None, None, b"", b""
 
 
-def render_result(data: bytes, output_mime: str, *, trusted: bool = False) -> RenderedResult:
-    """Produce the served payload and its WEBP preview from a provider's answer.
+def render_result(
+    data: bytes, output_mime: str, *, trusted: bool = False, draft: Image.Image | None = None
+) -> RenderedResult:
+    """Produce the served payload from a provider's answer; its preview is made later.
 
     A remote provider's bytes are fully decoded and re-encoded. `trusted` bytes come from an
     in-process driver that built them from validated input: they are served as they are when
-    already in the output format.
+    already in the output format, and `draft` (a reduced decode of those bytes) is kept for
+    the preview.
     """
     if trusted and sniff_mime(data) == output_mime:
-        image = _open(data, output_mime)
-        payload = EncodedImage(data, output_mime, image.width, image.height)
-        image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))
+        header = _open(data, output_mime)
+        return RenderedResult(EncodedImage(data, output_mime, header.width, header.height), draft)
+    image, _ = decode(data)
+    return RenderedResult(encode(image, output_mime), image)
+
+
+def make_preview(rendered: RenderedResult) -> EncodedImage:
+    """The WEBP preview (at most PREVIEW_SIDE a side) of a rendered result."""
+    image = rendered.preview_source
+    if image is None:
+        image = _open(rendered.payload.data, rendered.payload.mime)
+        image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))  # JPEG: a DCT-scaled decode
         _load(image)
     else:
-        image, _ = decode(data)
-        payload = encode(image, output_mime)
-    preview_image = image.copy()
-    preview_image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    return RenderedResult(payload=payload, preview=encode(preview_image, WEBP))
+        image = image.copy()
+    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return encode(image, WEBP)
+
+
+def preview_of(data: bytes, mime: str) -> EncodedImage:
+    """The preview of a stored result, for one whose preview went missing."""
+    return make_preview(RenderedResult(EncodedImage(data, mime, 0, 0)))
 
 
 # Segments that describe pixels are kept (JFIF, ICC profile, Adobe colour transform); EXIF,

@@ -520,24 +520,24 @@ def render_delivery(
     overlay: bytes | None = None,
     qr: QrSpec | None = None,
     trusted: bool = False,
+    draft: Image.Image | None = None,
 ) -> tuple[images.RenderedResult, tuple[str, ...]]:
-    """The payload the booth receives and its preview, with the print's warnings.
+    """The payload the booth receives (and its preview's source), with the print's warnings.
 
     A slot that asks for nothing (as shot, own size, no overlay, no QR code) gets the answer
-    as `images.render_result` makes it, byte for byte; otherwise the answer becomes the print.
-    Raises images.UnsupportedImage / InvalidImage for an answer that is not a sane image, and
+    as `images.render_result` makes it, byte for byte (`draft`, a reduced decode of a trusted
+    answer, is its preview's source); otherwise the answer becomes the print. Raises
+    images.UnsupportedImage / InvalidImage for an answer that is not a sane image, and
     OverlayRejected for an overlay that cannot brand a print.
     """
     mime = output_mime(profile, input_mime)
     if _asks_nothing(profile) and overlay is None and qr is None:
-        return images.render_result(answer, mime, trusted=trusted), ()
+        return images.render_result(answer, mime, trusted=trusted, draft=draft), ()
     image, _ = images.decode(answer)
     frame = check_overlay(overlay) if overlay is not None else None
     rendered = render_print(image, profile=profile, source_size=source_size, overlay=frame, qr=qr)
-    preview = rendered.image.copy()
-    preview.thumbnail((images.PREVIEW_SIDE, images.PREVIEW_SIDE))
     payload = encode_print(rendered, mime, profile.quality)
-    return images.RenderedResult(payload, images.encode(preview, images.WEBP)), rendered.warnings
+    return images.RenderedResult(payload, rendered.image), rendered.warnings
 
 
 def _asks_nothing(profile: OutputProfile) -> bool:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from media.images import EXTENSIONS, EncodedImage
 from media.models import MediaObject
+from media.storage import swept_storage
 
 log = structlog.get_logger(__name__)
 
@@ -58,16 +59,21 @@ def result_folder(slot_id: str, job_id: uuid.UUID) -> str:
 
 
 def write_result_files(
-    *, slot_id: str, job_id: uuid.UUID, payload: EncodedImage, preview: EncodedImage
+    *,
+    slot_id: str,
+    job_id: uuid.UUID,
+    payload: EncodedImage,
+    preview: EncodedImage | None = None,
 ) -> list[StoredFile]:
-    """Write payload and preview; storage only, no database, so it may run in any thread."""
+    """Write the payload (and a preview, when there is one already); storage only, no
+    database, so it may run in any thread."""
     folder = result_folder(slot_id, job_id)
-    return _write_all(
-        [
-            (f"{folder}/payload.{EXTENSIONS[payload.mime]}", MediaObject.Kind.RESULT, payload),
-            (f"{folder}/preview.webp", MediaObject.Kind.PREVIEW, preview),
-        ]
-    )
+    files: list[tuple[str, str, EncodedImage]] = [
+        (f"{folder}/payload.{EXTENSIONS[payload.mime]}", MediaObject.Kind.RESULT, payload)
+    ]
+    if preview is not None:
+        files.append((f"{folder}/preview.webp", MediaObject.Kind.PREVIEW, preview))
+    return _write_all(files)
 
 
 def write_provider_inputs(*, job_id: uuid.UUID, images: list[EncodedImage]) -> list[StoredFile]:
@@ -134,7 +140,7 @@ def delete_stored_files(paths: list[str]) -> list[str]:
             default_storage.delete(path)
             gone.append(path)
         for folder in {os.path.dirname(path) for path in gone}:
-            default_storage.remove_empty_folder(folder)
+            swept_storage().remove_empty_folder(folder)
     return gone
 
 

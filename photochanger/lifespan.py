@@ -11,6 +11,7 @@ from django.urls import get_resolver
 from core import metrics
 from core.db import close_idle_connections
 from core.loop_monitor import watch_event_loop
+from ingest import previews
 from ingest.jobs import reconcile_overdue_jobs
 from media import faces
 from providers import matting
@@ -39,6 +40,7 @@ async def on_shutdown() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     _background.clear()
+    await previews.drain()  # the answers went out; their previews are a moment's work more
     await close_client()
     metrics.mark_worker_exited()
 

@@ -196,3 +196,10 @@ def manage(server: dict, *command: str, env: dict[str, str] | None = None) -> st
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def wait_until(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)

@@ -145,8 +145,8 @@ def test_racing_first_uses_of_a_key_with_different_photos_start_one_job():
 def test_racing_first_uses_of_a_key_with_the_same_photo_follow_one_job():
     outcomes = _claim_from_threads(20, lambda i: "a" * 64)
 
-    started = [o.job for o in outcomes if o.job is not None]
-    followers = [o.earlier for o in outcomes if o.earlier is not None]
+    started = [o.job for o in outcomes if o.new]
+    followers = [o.job for o in outcomes if not o.new]
     assert len(started) == 1 and len(followers) == 19
     assert {job.pk for job in followers} == {started[0].pk}
 

@@ -3,14 +3,13 @@ PostgreSQL database and one bucket between them, and they behave as one system."
 
 import os
 import threading
-import time
 
 import httpx
 import psycopg
 import pytest
 
 from ingest.tests.conftest import jpeg_bytes
-from ingest.tests.live_server import DSLR_FIELDS, manage, multipart, running_server
+from ingest.tests.live_server import DSLR_FIELDS, manage, multipart, running_server, wait_until
 from media.tests.s3 import StorageUnderTest, new_bucket
 
 pytestmark = [
@@ -62,13 +61,6 @@ def query(server: dict, sql: str, *params) -> list[tuple]:
     with psycopg.connect(server["database_url"], autocommit=True) as conn:
         cursor = conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
-
-
-def wait_until(condition, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def in_background(call, *args) -> tuple[threading.Thread, list]:

@@ -275,6 +275,7 @@ def test_public_result_is_410_after_the_ttl_and_the_file_is_deleted(
     storage, client, ingest_password
 ):
     job_id = client.post(URL, shot_form(jpeg_bytes()))["X-Job-Id"]
+    assert client.get(f"/public/results/{job_id}/preview").status_code == 200
     MediaObject.objects.filter(job_id=job_id).update(expires_at=timezone.now())
     assert len(storage.names()) == 2
 

@@ -2,7 +2,7 @@ import io
 import random
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from media import images
 
@@ -73,15 +73,45 @@ def test_untrusted_result_is_re_encoded_in_the_output_format():
     Image.new("RGBA", (300, 200), (10, 200, 100, 128)).save(png, "PNG")
     rendered = images.render_result(png.getvalue(), images.JPEG)
     assert Image.open(io.BytesIO(rendered.payload.data)).format == "JPEG"
-    preview = Image.open(io.BytesIO(rendered.preview.data))
-    assert preview.format == "WEBP" and max(preview.size) <= images.PREVIEW_SIDE
+    preview = Image.open(io.BytesIO(images.make_preview(rendered).data))
+    assert preview.format == "WEBP" and preview.size == (300, 200)
 
 
 def test_trusted_result_in_the_output_format_is_served_as_is():
     data = images.normalise_upload(jpeg(size=(1200, 900))).data
     rendered = images.render_result(data, images.JPEG, trusted=True)
     assert rendered.payload.data is data
-    assert max(Image.open(io.BytesIO(rendered.preview.data)).size) <= images.PREVIEW_SIDE
+    assert rendered.preview_source is None  # nothing decoded before the answer is sent
+    preview = Image.open(io.BytesIO(images.make_preview(rendered).data))
+    assert preview.size == (512, 384)
+
+
+@pytest.mark.parametrize(
+    ("size", "draft"),
+    [((6000, 4000), (750, 500)), ((4000, 3000), (1000, 750)), ((800, 600), (800, 600))],
+)
+def test_the_validation_decode_is_as_small_as_the_preview_allows(size, draft):
+    """1/8 scale where that still leaves PREVIEW_SIDE on the long side, less reduction below."""
+    data = jpeg(size=size)
+    check = images.JpegCheck()
+    for start in range(0, len(data), 4096):
+        check.feed(data[start : start + 4096])
+    assert check.size == size and check.draft.size == draft
+    assert images.normalise_upload(data).draft.size == draft
+
+
+def test_the_preview_of_a_pass_through_is_cut_from_the_validation_decode():
+    data = jpeg(size=(4000, 3000))
+    check = images.JpegCheck()
+    check.feed(data)
+    photo = images.normalise_checked_jpeg(data, check)
+    rendered = images.render_result(photo.data, images.JPEG, trusted=True, draft=photo.draft)
+
+    from_draft = Image.open(io.BytesIO(images.make_preview(rendered).data))
+    decoded = Image.open(io.BytesIO(images.preview_of(photo.data, images.JPEG).data))
+    assert from_draft.size == decoded.size == (512, 384)
+    difference = ImageChops.difference(from_draft.convert("RGB"), decoded.convert("RGB"))
+    assert max(high for _, high in difference.getextrema()) < 8
 
 
 @pytest.mark.parametrize("size", [(1, 1), (7, 7), (1, 10_000), (10_000, 1), (9, 3)])

@@ -1,0 +1,121 @@
+"""A result's preview is made after the booth has its answer, and whenever it is missing."""
+
+import asyncio
+import io
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.files.storage import default_storage
+from django.test import AsyncClient
+from PIL import Image
+
+from ingest import previews
+from ingest.tests.conftest import jpeg_bytes, shot_form
+from media.models import MediaObject
+from media.services import StorageUnavailable, delete_media
+
+URL = "/api/ingest/slot-001"
+
+
+def previews_of(job_id: str) -> list[MediaObject]:
+    return list(MediaObject.objects.filter(job_id=job_id, kind=MediaObject.Kind.PREVIEW))
+
+
+@pytest.mark.django_db
+def test_the_preview_is_stored_after_the_answer_without_anyone_asking_for_it(
+    storage, ingest_password
+):
+    async def shoot_then_wait_for_previews():
+        answer = await AsyncClient().post(URL, shot_form(jpeg_bytes(size=(1600, 1200))))
+        made_before_the_answer = await MediaObject.objects.filter(
+            kind=MediaObject.Kind.PREVIEW
+        ).acount()
+        await previews.drain()
+        return answer, made_before_the_answer
+
+    answer, made_before_the_answer = async_to_sync(shoot_then_wait_for_previews)()
+
+    assert answer.status_code == 200
+    assert made_before_the_answer == 0
+    [preview] = previews_of(answer["X-Job-Id"])
+    result = MediaObject.objects.get(job_id=answer["X-Job-Id"], kind=MediaObject.Kind.RESULT)
+    assert preview.expires_at == result.expires_at
+    image = Image.open(default_storage.open(preview.path))
+    assert (image.format, image.size) == ("WEBP", (512, 384))
+
+
+def lose_the_preview(job_id: str) -> None:
+    """As when the worker stopped between the answer and the preview."""
+    delete_media(previews_of(job_id))
+    MediaObject.objects.filter(job_id=job_id, kind=MediaObject.Kind.PREVIEW).delete()
+
+
+@pytest.mark.django_db
+def test_a_missing_preview_is_made_from_the_result_at_its_first_request(
+    storage, client, ingest_password
+):
+    job_id = client.post(URL, shot_form(jpeg_bytes(size=(640, 480))))["X-Job-Id"]
+    lose_the_preview(job_id)
+
+    first = client.get(f"/public/results/{job_id}/preview")
+    again = client.get(f"/public/results/{job_id}/preview")
+
+    assert first.status_code == again.status_code == 200
+    body = b"".join(first)
+    assert body == b"".join(again)
+    assert Image.open(io.BytesIO(body)).size == (512, 384)
+    assert len(previews_of(job_id)) == 1  # made once, then served
+    assert len(storage.names()) == 2
+
+
+@pytest.mark.django_db
+def test_a_preview_that_cannot_be_made_for_lack_of_storage_is_a_503(
+    storage, client, ingest_password, monkeypatch
+):
+    job_id = client.post(URL, shot_form(jpeg_bytes()))["X-Job-Id"]
+    lose_the_preview(job_id)
+
+    def refuse(path):
+        raise StorageUnavailable("OSError")
+
+    monkeypatch.setattr(previews, "read_file", refuse)
+    response = client.get(f"/public/results/{job_id}/preview")
+
+    assert response.status_code == 503
+    assert response.json()["failure_reason"] == "storage_unavailable"
+    assert previews_of(job_id) == []
+
+
+@pytest.mark.django_db
+def test_a_preview_asked_for_while_it_is_being_made_waits_for_it(
+    storage, ingest_password, monkeypatch
+):
+    storing, asked, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    real_record, real_missing = previews._record, previews.missing_preview
+
+    async def held_record(*args, **kwargs):
+        storing.set()
+        await release.wait()
+        return await real_record(*args, **kwargs)
+
+    async def noted_missing(*args, **kwargs):
+        asked.set()
+        return await real_missing(*args, **kwargs)
+
+    monkeypatch.setattr(previews, "_record", held_record)
+    monkeypatch.setattr(previews, "missing_preview", noted_missing)
+
+    async def scenario():
+        client = AsyncClient()
+        answer = await client.post(URL, shot_form(jpeg_bytes()))
+        await storing.wait()
+        link = f"/public/results/{answer['X-Job-Id']}/preview"
+        preview = asyncio.ensure_future(client.get(link))
+        await asked.wait()
+        release.set()
+        return answer, await preview
+
+    answer, preview = async_to_sync(scenario)()
+
+    assert preview.status_code == 200
+    assert len(previews_of(answer["X-Job-Id"])) == 1  # the one being made, not a second
