@@ -140,12 +140,13 @@ class LeaseQuerySet(models.QuerySet["ConcurrencyLease"]):
         on PostgreSQL; SQLite serialises writers, so the same statement is atomic there too.
         """
         # Seats are rows that stay once created: only a claim that finds none free checks
-        # whether the limit has seats it never had (a raised limit, a new scope).
+        # whether the limit has seats it never had (a raised limit, a new scope), and then
+        # looks again, whoever made them: a claim racing the first ones of a new scope may
+        # find none yet and see them made by another when it checks.
         if self._take_free_seat(scope, limit, job_id, expires_at):
             return True
-        return self._ensure_seats(scope, limit) and self._take_free_seat(
-            scope, limit, job_id, expires_at
-        )
+        self._ensure_seats(scope, limit)
+        return self._take_free_seat(scope, limit, job_id, expires_at)
 
     def _take_free_seat(
         self, scope: str, limit: int, job_id: uuid.UUID, expires_at: datetime
@@ -176,15 +177,13 @@ class LeaseQuerySet(models.QuerySet["ConcurrencyLease"]):
             cursor.execute(sql, params)
             return cursor.rowcount == 1
 
-    def _ensure_seats(self, scope: str, limit: int) -> bool:
-        """Create the seats `scope` lacks up to `limit`; whether there were any to create."""
-        if self.filter(scope=scope, seat=limit - 1).exists():
-            return False
-        self.bulk_create(
-            [self.model(scope=scope, seat=seat) for seat in range(limit)],
-            ignore_conflicts=True,
-        )
-        return True
+    def _ensure_seats(self, scope: str, limit: int) -> None:
+        """Create the seats `scope` lacks up to `limit`."""
+        if not self.filter(scope=scope, seat=limit - 1).exists():
+            self.bulk_create(
+                [self.model(scope=scope, seat=seat) for seat in range(limit)],
+                ignore_conflicts=True,
+            )
 
     def release(self, job_id: uuid.UUID) -> int:
         return self.filter(job_id=job_id).update(job_id=None, expires_at=None)

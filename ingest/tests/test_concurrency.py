@@ -51,6 +51,35 @@ def test_racing_claims_from_many_connections_never_exceed_the_limit():
     assert ConcurrencyLease.objects.filter(scope="slot:race", job_id__isnull=False).count() == 3
 
 
+def test_racing_first_claims_of_a_new_scope_all_get_a_seat_up_to_the_limit():
+    """The first claims of a scope (its seats not made yet) make them once and all take one."""
+    barrier = threading.Barrier(40)
+    outcomes = []
+
+    def claim():
+        barrier.wait()
+        try:
+            outcomes.append(
+                ConcurrencyLease.objects.claim(
+                    scope="slot:fresh",
+                    limit=40,
+                    job_id=uuid.uuid4(),
+                    expires_at=timezone.now() + timedelta(seconds=60),
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == [True] * 40
+    assert ConcurrencyLease.objects.filter(scope="slot:fresh").count() == 40
+
+
 def test_an_expired_lease_frees_its_seat():
     past = timezone.now() - timedelta(seconds=1)
     ConcurrencyLease.objects.claim(scope="slot:x", limit=1, job_id=uuid.uuid4(), expires_at=past)
