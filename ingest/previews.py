@@ -14,6 +14,7 @@ import structlog
 from asgiref.sync import sync_to_async
 
 from core.cpu import run_cpu, submit_cpu
+from core.db import close_idle_connections
 from ingest import selectors
 from media import images
 from media.models import MediaObject
@@ -95,7 +96,16 @@ def _make_file(slot_id: str, job_id: uuid.UUID, rendered: images.RenderedResult)
 async def _record(
     slot_id: str, job_id: uuid.UUID, stored: StoredFile, expires_at: datetime | None
 ) -> MediaObject:
-    [row] = await sync_to_async(record_files)(
-        files=[stored], slot_id=slot_id, job_id=job_id, expires_at=expires_at
-    )
-    return row
+    return await sync_to_async(_record_row)(slot_id, job_id, stored, expires_at)
+
+
+def _record_row(
+    slot_id: str, job_id: uuid.UUID, stored: StoredFile, expires_at: datetime | None
+) -> MediaObject:
+    """Record the preview and hand the connection back: after the answer, no request's end
+    does it (a connection left open would hold its pool slot for good)."""
+    try:
+        [row] = record_files(files=[stored], slot_id=slot_id, job_id=job_id, expires_at=expires_at)
+        return row
+    finally:
+        close_idle_connections()

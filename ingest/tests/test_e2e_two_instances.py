@@ -119,6 +119,8 @@ def test_cleanup_from_a_third_process_deletes_what_expired_whoever_wrote_it(syst
     responses = [upload(a, "slot-004", jpeg_bytes(color=(1, 2, 3)))]
     responses.append(upload(b, "slot-004", jpeg_bytes(color=(4, 5, 6))))
     job_ids = [r.headers["x-job-id"] for r in responses]
+    stored = "SELECT count(*) FROM media_mediaobject WHERE slot_id = 'slot-004'"
+    wait_until(lambda: query(a, stored)[0][0] == 4, "both previews are stored after the answers")
     query(a, "UPDATE media_mediaobject SET expires_at = now() WHERE slot_id = 'slot-004'")
 
     report = manage(a, "cleanup_media", "--slot", "slot-004", env={"MEDIA_ROOT": str(tmp_path)})
