@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -23,20 +24,32 @@ def previews_of(job_id: str) -> list[MediaObject]:
 
 @pytest.mark.django_db
 def test_the_preview_is_stored_after_the_answer_without_anyone_asking_for_it(
-    storage, ingest_password
+    storage, ingest_password, monkeypatch
 ):
+    # The preview's work is held until the answer is in: an answer that waited for its preview
+    # would come only once the hold timed out, with the preview already stored.
+    answered = threading.Event()
+    make_file = previews._make_file
+
+    def held_make_file(*args):
+        answered.wait(timeout=30)
+        return make_file(*args)
+
+    monkeypatch.setattr(previews, "_make_file", held_make_file)
+
     async def shoot_then_wait_for_previews():
         answer = await AsyncClient().post(URL, shot_form(jpeg_bytes(size=(1600, 1200))))
-        made_before_the_answer = await MediaObject.objects.filter(
+        stored_at_the_answer = await MediaObject.objects.filter(
             kind=MediaObject.Kind.PREVIEW
         ).acount()
+        answered.set()
         await previews.drain()
-        return answer, made_before_the_answer
+        return answer, stored_at_the_answer
 
-    answer, made_before_the_answer = async_to_sync(shoot_then_wait_for_previews)()
+    answer, stored_at_the_answer = async_to_sync(shoot_then_wait_for_previews)()
 
     assert answer.status_code == 200
-    assert made_before_the_answer == 0
+    assert stored_at_the_answer == 0
     [preview] = previews_of(answer["X-Job-Id"])
     result = MediaObject.objects.get(job_id=answer["X-Job-Id"], kind=MediaObject.Kind.RESULT)
     assert preview.expires_at == result.expires_at
