@@ -217,6 +217,17 @@ def _urls(slot: Slot) -> dict:
     }
 
 
+# The settings page's whole-number fields, by section: name and label (bounds from BOUNDS).
+NUMBER_FIELDS = {
+    "storage": (
+        ("result_ttl_hours", _("Срок хранения результатов, ч")),
+        ("max_upload_mb", _("Лимит файла, МБ")),
+        ("gallery_size", _("Результатов в публичной галерее")),
+    ),
+    "concurrency": (("per_slot_concurrency", _("Одновременно на слот")),),
+}
+
+
 @staff_page
 def settings_page(request: HttpRequest) -> HttpResponse:
     current = describe_settings()
@@ -224,6 +235,13 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     context = {
         "current": current,
         "bounds": BOUNDS,
+        "number_fields": {
+            section: [
+                {"name": name, "label": label, "bounds": BOUNDS[name], "value": current[name]}
+                for name, label in fields
+            ]
+            for section, fields in NUMBER_FIELDS.items()
+        },
         "hash_modes": list(HASH_CHECK_LABELS.items()),
         "provider_limits": [
             {"name": name, "label": labels[name], "limit": limit}

@@ -1,9 +1,12 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import factory
 from django.utils import timezone
+from PIL import Image
 
 from ingest.models import JobHistory
+from media.images import JPEG, WEBP, encode
+from media.services import record_files, write_result_files
 from slots.tests.factories import SlotFactory
 
 
@@ -18,3 +21,23 @@ class JobFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(timezone.now)
     deadline_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(seconds=48))
     input_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+
+
+def store_result(
+    job: JobHistory, image: Image.Image, *, preview_side: int, expires_at: datetime | None = None
+) -> None:
+    """The job's result and its preview, stored and recorded as the pipeline leaves them."""
+    preview = image.copy()
+    preview.thumbnail((preview_side, preview_side))
+    files = write_result_files(
+        slot_id=job.slot_id,
+        job_id=job.job_id,
+        payload=encode(image, JPEG),
+        preview=encode(preview, WEBP),
+    )
+    record_files(
+        files=files,
+        slot_id=job.slot_id,
+        job_id=job.job_id,
+        expires_at=expires_at or job.result_expires_at,
+    )

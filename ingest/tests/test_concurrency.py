@@ -23,8 +23,9 @@ from slots.models import Slot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_racing_claims_from_many_connections_never_exceed_the_limit():
-    barrier = threading.Barrier(12)
+def claims_at_once(count: int, *, scope: str, limit: int) -> list[bool]:
+    """`count` claims of `scope`'s seats, each on its own connection, released together."""
+    barrier = threading.Barrier(count)
     outcomes = []
 
     def claim():
@@ -32,8 +33,8 @@ def test_racing_claims_from_many_connections_never_exceed_the_limit():
         try:
             outcomes.append(
                 ConcurrencyLease.objects.claim(
-                    scope="slot:race",
-                    limit=3,
+                    scope=scope,
+                    limit=limit,
                     job_id=uuid.uuid4(),
                     expires_at=timezone.now() + timedelta(seconds=60),
                 )
@@ -41,11 +42,16 @@ def test_racing_claims_from_many_connections_never_exceed_the_limit():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=claim) for _ in range(12)]
+    threads = [threading.Thread(target=claim) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def test_racing_claims_from_many_connections_never_exceed_the_limit():
+    outcomes = claims_at_once(12, scope="slot:race", limit=3)
 
     assert outcomes.count(True) == 3
     assert ConcurrencyLease.objects.filter(scope="slot:race", job_id__isnull=False).count() == 3
@@ -53,28 +59,7 @@ def test_racing_claims_from_many_connections_never_exceed_the_limit():
 
 def test_racing_first_claims_of_a_new_scope_all_get_a_seat_up_to_the_limit():
     """The first claims of a scope (its seats not made yet) make them once and all take one."""
-    barrier = threading.Barrier(40)
-    outcomes = []
-
-    def claim():
-        barrier.wait()
-        try:
-            outcomes.append(
-                ConcurrencyLease.objects.claim(
-                    scope="slot:fresh",
-                    limit=40,
-                    job_id=uuid.uuid4(),
-                    expires_at=timezone.now() + timedelta(seconds=60),
-                )
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = claims_at_once(40, scope="slot:fresh", limit=40)
 
     assert outcomes == [True] * 40
     assert ConcurrencyLease.objects.filter(scope="slot:fresh").count() == 40

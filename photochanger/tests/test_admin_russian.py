@@ -18,10 +18,8 @@ from PIL import Image
 from core.admin_names import Noun, RussianNamesAdmin
 from core.runtime import set_runtime_setting
 from ingest.models import JobHistory, WrongPasswordCount
-from ingest.tests.factories import JobFactory
-from media.images import JPEG, WEBP, encode
+from ingest.tests.factories import JobFactory, store_result
 from media.models import MediaObject
-from media.services import record_files, write_result_files
 from media.tests.factories import MediaObjectFactory
 from slots.models import SlotTemplateMedia
 
@@ -119,13 +117,7 @@ def one_of_each(admin_user, tmp_path):
         result_expires_at=now + timedelta(hours=1),
         duration_ms=8100,
     )
-    files = write_result_files(
-        slot_id=job.slot_id,
-        job_id=job.job_id,
-        payload=encode(Image.new("RGB", (64, 48), "teal"), JPEG),
-        preview=encode(Image.new("RGB", (32, 24), "teal"), WEBP),
-    )
-    record_files(files=files, slot_id=job.slot_id, job_id=job.job_id, expires_at=now)
+    store_result(job, Image.new("RGB", (64, 48), "teal"), preview_side=32, expires_at=now)
     JobFactory(status=JobHistory.Status.FAILED, failure_reason="quota")
     SlotTemplateMedia.objects.create(slot_id="slot-001", media=MediaObjectFactory(), role="style")
     set_runtime_setting(key="sync_response_seconds", value=30, user=admin_user)

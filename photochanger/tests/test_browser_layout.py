@@ -15,9 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from ingest.models import JobHistory
-from ingest.tests.factories import JobFactory
-from media.images import JPEG, WEBP, encode
-from media.services import record_files, write_result_files
+from ingest.tests.factories import JobFactory, store_result
 from photochanger.tests.browser import (
     BROWSER_MARKS,
     emulate_screen,
@@ -74,17 +72,7 @@ def make_jobs() -> None:
             result_expires_at=now + timedelta(hours=72),
         )
         image = gradient_image(640, 480).transpose(FLIPS[index % len(FLIPS)])
-        preview = image.copy()
-        preview.thumbnail((320, 320))
-        files = write_result_files(
-            slot_id=job.slot_id,
-            job_id=job.job_id,
-            payload=encode(image, JPEG),
-            preview=encode(preview, WEBP),
-        )
-        record_files(
-            files=files, slot_id=job.slot_id, job_id=job.job_id, expires_at=job.result_expires_at
-        )
+        store_result(job, image, preview_side=320)
     JobFactory(status=JobHistory.Status.TIMEOUT, failure_reason="timeout", started_at=now)
     JobFactory(status=JobHistory.Status.FAILED, failure_reason="quota", started_at=now)
 

@@ -18,10 +18,9 @@ from selenium.webdriver.support.ui import Select
 from core.runtime import load_runtime_settings, set_runtime_setting
 from ingest.models import JobHistory
 from ingest.passwords import set_ingest_password
-from ingest.tests.factories import JobFactory
+from ingest.tests.factories import JobFactory, store_result
 from ingest.tests.live_server import DSLR_FIELDS, PASSWORD
-from media.images import JPEG, WEBP, encode
-from media.services import record_files, write_result_files
+from media.images import JPEG, encode
 from photochanger.tests.browser import (
     BROWSER_MARKS,
     confirm,
@@ -59,16 +58,7 @@ def done_job_with_files(finished_at, **fields) -> JobHistory:
         result_expires_at=timezone.now() + timedelta(hours=72),
         **fields,
     )
-    image = gradient_image(320, 240)
-    files = write_result_files(
-        slot_id=job.slot_id,
-        job_id=job.job_id,
-        payload=encode(image, JPEG),
-        preview=encode(image.resize((160, 120)), WEBP),
-    )
-    record_files(
-        files=files, slot_id=job.slot_id, job_id=job.job_id, expires_at=job.result_expires_at
-    )
+    store_result(job, gradient_image(320, 240), preview_side=160)
     return job
 
 
