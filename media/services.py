@@ -11,6 +11,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,21 +60,12 @@ def result_folder(slot_id: str, job_id: uuid.UUID) -> str:
 
 
 def write_result_files(
-    *,
-    slot_id: str,
-    job_id: uuid.UUID,
-    payload: EncodedImage,
-    preview: EncodedImage | None = None,
+    *, slot_id: str, job_id: uuid.UUID, payload: EncodedImage
 ) -> list[StoredFile]:
-    """Write the payload (and a preview, when there is one already); storage only, no
-    database, so it may run in any thread."""
-    folder = result_folder(slot_id, job_id)
-    files: list[tuple[str, str, EncodedImage]] = [
-        (f"{folder}/payload.{EXTENSIONS[payload.mime]}", MediaObject.Kind.RESULT, payload)
-    ]
-    if preview is not None:
-        files.append((f"{folder}/preview.webp", MediaObject.Kind.PREVIEW, preview))
-    return _write_all(files)
+    """Write the payload (its preview is made after the answer, see ingest.previews); storage
+    only, no database, so it may run in any thread."""
+    name = f"{result_folder(slot_id, job_id)}/payload.{EXTENSIONS[payload.mime]}"
+    return _write_all([(name, MediaObject.Kind.RESULT, payload)])
 
 
 def write_provider_inputs(*, job_id: uuid.UUID, images: list[EncodedImage]) -> list[StoredFile]:
@@ -92,9 +84,28 @@ def write_provider_inputs(*, job_id: uuid.UUID, images: list[EncodedImage]) -> l
 
 def write_file(name: str, kind: str, data: bytes, mime: str) -> StoredFile:
     """Store `data` under `name` (or a free name near it), whole or not at all."""
+    digest = _sha256_alongside(data)
     with storage_errors():
         saved = default_storage.save(name, ContentFile(data))
-    return StoredFile(saved, kind, mime, len(data), hashlib.sha256(data).hexdigest())
+    return StoredFile(saved, kind, mime, len(data), digest.result())
+
+
+# Hashing and writing both let go of the GIL: a large file's digest is worked out in another
+# thread while it is written, so a booth's 15 MB answer does not wait for one and then the other.
+_HASH_ALONGSIDE_BYTES = 1024 * 1024
+_hashing = ThreadPoolExecutor(2, thread_name_prefix="sha256")
+
+
+def _sha256_alongside(data: bytes) -> Future[str]:
+    if len(data) >= _HASH_ALONGSIDE_BYTES:
+        return _hashing.submit(_sha256, data)
+    digest: Future[str] = Future()
+    digest.set_result(_sha256(data))
+    return digest
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _write_all(files: list[tuple[str, str, EncodedImage]]) -> list[StoredFile]:

@@ -6,7 +6,8 @@ from PIL import Image
 
 from ingest.models import JobHistory
 from media.images import JPEG, WEBP, encode
-from media.services import record_files, write_result_files
+from media.models import MediaObject
+from media.services import record_files, result_folder, write_file
 from slots.tests.factories import SlotFactory
 
 
@@ -29,12 +30,12 @@ def store_result(
     """The job's result and its preview, stored and recorded as the pipeline leaves them."""
     preview = image.copy()
     preview.thumbnail((preview_side, preview_side))
-    files = write_result_files(
-        slot_id=job.slot_id,
-        job_id=job.job_id,
-        payload=encode(image, JPEG),
-        preview=encode(preview, WEBP),
-    )
+    folder = result_folder(job.slot_id, job.job_id)
+    payload, small = encode(image, JPEG), encode(preview, WEBP)
+    files = [
+        write_file(f"{folder}/payload.jpg", MediaObject.Kind.RESULT, payload.data, payload.mime),
+        write_file(f"{folder}/preview.webp", MediaObject.Kind.PREVIEW, small.data, small.mime),
+    ]
     record_files(
         files=files,
         slot_id=job.slot_id,

@@ -1,4 +1,5 @@
 import errno
+import hashlib
 import os
 import stat
 
@@ -83,7 +84,18 @@ def test_a_full_disk_fails_the_write_cleanly_and_keeps_what_was_stored(full_disk
     assert read_file(kept.path) == b"k" * 1000
 
 
-def test_result_files_are_written_all_or_none(settings, monkeypatch):
+@pytest.mark.parametrize("size", [100, 3 * 1024 * 1024], ids=["small", "hashed-alongside"])
+def test_a_stored_file_records_the_digest_of_what_was_written(size):
+    data = os.urandom(size)
+
+    stored = write_file("results/slot-001/job/payload.jpg", "result", data, "image/jpeg")
+
+    assert read_file(stored.path) == data
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size_bytes == size
+
+
+def test_a_jobs_provider_inputs_are_written_all_or_none(settings, monkeypatch):
     real_save, saved = default_storage.save, []
 
     def save_then_fail(name, content):
@@ -96,7 +108,7 @@ def test_result_files_are_written_all_or_none(settings, monkeypatch):
     image = services.EncodedImage(b"jpeg", "image/jpeg", 1, 1)
 
     with pytest.raises(StorageUnavailable):
-        services.write_result_files(slot_id="slot-001", job_id="job", payload=image, preview=image)
+        services.write_provider_inputs(job_id="job", images=[image, image])
 
     assert saved and local_files(settings.MEDIA_ROOT) == []
 
