@@ -25,7 +25,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
-from django.db import connection
 from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 
@@ -151,18 +150,8 @@ def _load_context(slot_id: str) -> UploadContext:
     try:
         return load_upload_context(slot_id)
     finally:
-        _hand_back_connection()
-
-
-def _hand_back_connection() -> None:
-    """Hand this layer's connection back: it runs outside Django's request cycle, which would
-    otherwise do it, and each upload would keep one of the pool's connections checked out.
-
-    Except SQLite's, which has no pool to return to: this thread's connection stays open, so
-    that the requests' own connections are never the database's last, whose close runs a WAL
-    checkpoint (an fsync) on every upload.
-    """
-    if connection.vendor != "sqlite":
+        # Outside Django's request cycle, which would otherwise hand the connection back:
+        # each upload would keep one of the pool's connections checked out.
         close_idle_connections()
 
 
@@ -178,7 +167,7 @@ def _staff_upload_limit() -> int:
     try:
         return load_runtime_settings().max_upload_mb * MB + ENVELOPE_BYTES
     finally:
-        _hand_back_connection()
+        close_idle_connections()
 
 
 def _host_allowed(scope) -> bool:

@@ -41,16 +41,13 @@ def driver_for(provider: str, config: RuntimeSettings) -> ProviderDriver:
     return driver
 
 
-async def template_images(
-    slot: Slot, *, roles: set[str] | None = None
-) -> tuple[TemplateImage, ...]:
-    """The slot's template images (of `roles` only, when given), in the slot's order."""
+async def template_images(slot: Slot) -> tuple[TemplateImage, ...]:
+    """The slot's template images, in the slot's order."""
     links = [
         (link.role, link.media.path, link.media.mime)
         async for link in slot.template_media.select_related("media").filter(
             media__cleaned_at__isnull=True
         )
-        if roles is None or link.role in roles
     ]
     contents = await asyncio.gather(
         *(asyncio.to_thread(_read_template, path) for _, path, _ in links)

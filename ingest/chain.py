@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from core.runtime import RuntimeSettings
 from ingest.calls import call_provider, driver_for, publish_inputs
@@ -81,8 +82,7 @@ class ChainRun:
 
 async def run_chain(run: ChainRun) -> tuple[ProviderResult, ProviderConfig]:
     """The first answer a provider of the chain gives, or the last provider's failure."""
-    typical = await _typical_seconds({config.provider for config in run.chain})
-    cooling = await _cooling({config.provider for config in run.chain})
+    typical, cooling = await _provider_states({config.provider for config in run.chain})
     failure = IngestError("timeout", "no result within the sync window")
     for index, link in enumerate(run.chain):
         if link.provider in cooling:
@@ -160,16 +160,12 @@ def _reserve(rest: list[ProviderConfig], cooling: set[str], typical: dict[str, f
 
 
 @sync_to_async
-def _typical_seconds(providers: set[str]) -> dict[str, float]:
-    rows = ProviderState.objects.filter(provider__in=providers, typical_ms__isnull=False)
-    return {
-        row.provider: max(_floor(), row.typical_ms / 1000)
-        for row in rows
-        if row.typical_ms is not None  # as the query asked; the type checker cannot tell
-    }
-
-
-@sync_to_async
-def _cooling(providers: set[str]) -> set[str]:
-    rows = ProviderState.objects.cooling_down().filter(provider__in=providers)
-    return set(rows.values_list("provider", flat=True))
+def _provider_states(providers: set[str]) -> tuple[dict[str, float], set[str]]:
+    """How long each provider typically takes (at least the floor), and which cool down now."""
+    typical, cooling, now = {}, set(), timezone.now()
+    for state in ProviderState.objects.filter(provider__in=providers):
+        if state.typical_ms is not None:
+            typical[state.provider] = max(_floor(), state.typical_ms / 1000)
+        if state.is_cooling_down(now):
+            cooling.add(state.provider)
+    return typical, cooling

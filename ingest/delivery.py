@@ -10,7 +10,6 @@ import structlog
 from django.urls import reverse
 
 from core.cpu import run_cpu
-from ingest.calls import template_images
 from ingest.errors import IngestError
 from ingest.models import JobHistory
 from media import images, output
@@ -28,13 +27,13 @@ async def deliver(
     answer: ProviderResult,
     link: ProviderConfig | None,
     *,
+    overlay: bytes | None,
     site_url: str,
 ) -> tuple[images.RenderedResult, list[str]]:
-    """The answer made into the slot's print (size, branding overlay, QR code), off the loop.
+    """The answer made into the slot's print (size, branding `overlay`, QR code), off the loop.
 
     `link` is the chain link that answered, None for the original photo (the last resort).
     """
-    overlays = await template_images(slot, roles={"overlay"})
     guest_url = site_url + reverse("guest-page", args=[job.public_code])
     render = partial(
         output.render_delivery,
@@ -49,7 +48,7 @@ async def deliver(
         draft=photo.draft if answer.data is photo.data else None,
     )
     try:
-        rendered, warnings = await run_cpu(render, overlay=overlays[0].data if overlays else None)
+        rendered, warnings = await run_cpu(render, overlay=overlay)
     except (images.UnsupportedImage, images.InvalidImage) as error:
         raise IngestError(BAD_RESPONSE, f"provider answer is not a usable image: {error}") from None
     except output.OverlayRejected as refused:  # stored before the check existed: print without it

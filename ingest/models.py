@@ -234,17 +234,22 @@ class ProviderStateQuerySet(models.QuerySet["ProviderState", "ProviderState"]):
         return self.filter(cooldown_until__gt=now or timezone.now())
 
     def note_success(self, provider: str, ms: int) -> None:
-        """A call answered: the failure streak ends, the typical time moves towards `ms`."""
-        self.get_or_create(provider=provider)
-        self.filter(provider=provider).update(
-            consecutive_failures=0,
-            first_failure_at=None,
-            cooldown_until=None,
-            typical_ms=Case(
+        """A call answered: the failure streak ends, the typical time moves towards `ms`.
+
+        One statement once the provider has its row; the first answer creates it.
+        """
+        fields = {
+            "consecutive_failures": 0,
+            "first_failure_at": None,
+            "cooldown_until": None,
+            "typical_ms": Case(
                 When(typical_ms__isnull=True, then=Value(ms)),
                 default=(F("typical_ms") * 4 + ms) / 5,
             ),
-        )
+        }
+        if not self.filter(provider=provider).update(**fields):
+            self.get_or_create(provider=provider)
+            self.filter(provider=provider).update(**fields)
 
     def note_failure(self, provider: str, reason: str, retry_after: int | None = None) -> None:
         """Count a failure; several within a minute, or a 429 asking to wait, start a cooldown."""
@@ -282,6 +287,9 @@ class ProviderState(models.Model):
 
     def __str__(self) -> str:
         return self.provider
+
+    def is_cooling_down(self, now: datetime) -> bool:
+        return self.cooldown_until is not None and self.cooldown_until > now
 
     def count_failure(self, reason: str, now: datetime, retry_after: int | None) -> None:
         streak_started = self.first_failure_at

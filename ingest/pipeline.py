@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 
 # Template roles sent to providers; an overlay brands the print afterwards and is never sent.
-PROVIDER_ROLES = {role for role in SlotTemplateMedia.Role.values if role != "overlay"}
+PROVIDER_ROLES = set(SlotTemplateMedia.Role.values) - {SlotTemplateMedia.Role.OVERLAY}
 
 
 @dataclass(frozen=True)
@@ -176,11 +176,13 @@ async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | No
     del data
     job.hash_check = _check_hash(job, context.digests, claimed_hash, config.hash_check)
     await claim_seats(job, config)
-    templates = await template_images(slot, roles=PROVIDER_ROLES)
+    templates = await template_images(slot)
     await release_db_connections()
-    answer, link = await _edit(context, photo, templates)
+    sent = tuple(template for template in templates if template.role in PROVIDER_ROLES)
+    answer, link = await _edit(context, photo, sent)
+    overlay = next((t.data for t in templates if t.role == SlotTemplateMedia.Role.OVERLAY), None)
     rendered, warnings = await deliver(
-        context.slot, context.job, photo, answer, link, site_url=context.site_url
+        context.slot, context.job, photo, answer, link, overlay=overlay, site_url=context.site_url
     )
     provider = link.provider if link else job.provider
     fallback = _fallback(slot, link)
