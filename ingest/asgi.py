@@ -33,6 +33,7 @@ from core.auth import client_ip
 from core.db import close_idle_connections
 from core.errors import error_body
 from core.runtime import RuntimeSettings, load_runtime_settings
+from ingest.calls import decode_side
 from ingest.errors import IngestError
 from ingest.forms import UPLOAD_SCOPE_KEY, FormReader, UploadForm
 from ingest.memory import RELEASE_AFTER_BYTES, UploadMemory
@@ -248,6 +249,7 @@ async def _read_upload(
         file_field="fileToUpload" if ingest else "test_image",
         max_body_bytes=limit,
         max_file_bytes=slot.upload_limit_mb(config) * MB,
+        decode_side=decode_side(slot),
     )
     gate = _PasswordGate(scope, slot, config) if ingest else None
     body = _Body(receive)

@@ -41,6 +41,17 @@ def driver_for(provider: str, config: RuntimeSettings) -> ProviderDriver:
     return driver
 
 
+def decode_side(slot: Slot) -> int:
+    """The long side the upload's validation decode keeps: the preview's, or the largest copy
+    of the photo a driver of the slot's chain sends, so that no driver decodes it again."""
+    sides = [
+        get_driver(link.provider).input_side(link.settings)
+        for link in slot.chain()
+        if link.provider in DRIVERS
+    ]
+    return max([images.PREVIEW_SIDE, *(side for side in sides if side)])
+
+
 async def template_images(slot: Slot) -> tuple[TemplateImage, ...]:
     """The slot's template images, in the slot's order."""
     links = [

@@ -26,7 +26,7 @@ from django.http import HttpRequest
 
 from ingest.errors import IngestError
 from ingest.models import JobHistory
-from media.images import EncodedImage, JpegCheck, normalise_checked_jpeg
+from media.images import PREVIEW_SIDE, EncodedImage, JpegCheck, normalise_checked_jpeg
 
 # Where the ASGI layer leaves the form it read (the scope is shared with Django's request).
 UPLOAD_SCOPE_KEY = "photochanger.upload"
@@ -106,7 +106,9 @@ class FormReader:
         file_field: str,
         max_body_bytes: int,
         max_file_bytes: int | None = None,
+        decode_side: int = PREVIEW_SIDE,
     ) -> None:
+        """`decode_side`: the long side the photo's validation decode keeps (JpegCheck)."""
         kind, options = multipart.parse_options_header(content_type or "")
         if kind != "multipart/form-data" or not options.get("boundary"):
             raise IngestError("bad_request", "the body must be multipart/form-data")
@@ -133,7 +135,7 @@ class FormReader:
         self._file: list[bytes] | None = None
         self._file_size = 0
         self._file_complete = False
-        self._digest = _StreamDigest()
+        self._digest = _StreamDigest(decode_side)
 
     @property
     def file_complete(self) -> bool:
@@ -226,9 +228,10 @@ def decode_text(raw: bytes) -> str:
 class _StreamDigest:
     """The photo's digests and its validation decode, worked out in batches as it arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, decode_side: int) -> None:
         self._hashers: dict[str, hashlib._Hash] = {}
-        self._check = JpegCheck()
+        self._decode_side = decode_side
+        self._check = JpegCheck(decode_side)
         self._lane = _Lane()
         self._batch: list[bytes] = []
         self._batch_bytes = 0
@@ -252,7 +255,7 @@ class _StreamDigest:
         return await asyncio.wrap_future(done)
 
     def cancel(self) -> None:
-        self._batch, self._hashers, self._check = [], {}, JpegCheck()
+        self._batch, self._hashers, self._check = [], {}, JpegCheck(self._decode_side)
 
 
 class _Lane:
@@ -309,15 +312,19 @@ def _complete(
     vouch: bool,
 ) -> _Received:
     _update(hashers, check, batch)
-    data = b"".join(chunks)
-    chunks.clear()
     hexdigests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
     late = _algorithm(claimed)  # a `hash` field sent after the file: one more pass, rare
     if late and late not in hexdigests:
-        hexdigests[late] = hashlib.new(late, data).hexdigest()
-    photo = normalise_checked_jpeg(data, check) if vouch else None
-    # Once made safe, the photo as uploaded is needed no more: only one copy goes on.
-    return _Received(photo.data if photo else data, FileDigests(hexdigests), photo)
+        late_hasher = hashlib.new(late)
+        for chunk in chunks:
+            late_hasher.update(chunk)
+        hexdigests[late] = late_hasher.hexdigest()
+    # Made safe straight from the chunks; only a photo the check could not vouch for is joined
+    # as uploaded. Either way one copy of the photo goes on.
+    photo = normalise_checked_jpeg(chunks, check) if vouch else None
+    data = photo.data if photo else b"".join(chunks)
+    chunks.clear()
+    return _Received(data, FileDigests(hexdigests), photo)
 
 
 async def read_upload_form(
@@ -326,6 +333,7 @@ async def read_upload_form(
     file_field: str,
     max_body_bytes: int,
     max_file_bytes: int,
+    decode_side: int,
     required: tuple[str, ...] = (),
 ) -> UploadForm:
     """The form the ASGI layer read for this request, or (without that layer, as under Django's
@@ -340,6 +348,7 @@ async def read_upload_form(
         file_field=file_field,
         max_body_bytes=max_body_bytes,
         max_file_bytes=max_file_bytes,
+        decode_side=decode_side,
     )
     await sync_to_async(_feed_body, thread_sensitive=False)(reader, request)
     return await reader.finish(required=required)

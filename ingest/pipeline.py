@@ -22,7 +22,7 @@ from core.db import release_db_connections
 from core.errors import failure_for
 from core.runtime import RuntimeSettings
 from ingest import previews
-from ingest.calls import template_images
+from ingest.calls import decode_side, template_images
 from ingest.chain import FALLBACK_REASONS, Attempts, ChainRun, run_chain
 from ingest.delivery import deliver, print_aspect_ratio
 from ingest.errors import IngestError
@@ -32,7 +32,7 @@ from ingest.limits import claim_seats
 from ingest.models import JobHistory
 from media import images
 from media.services import StorageUnavailable, delete_stored_files, write_result_files
-from providers.base import ImageInput, ProviderResult, TemplateImage
+from providers.base import Handover, ImageInput, ProviderResult, TemplateImage
 from slots.models import ProviderConfig, Slot, SlotTemplateMedia
 
 log = structlog.get_logger(__name__)
@@ -172,14 +172,17 @@ async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | No
     if len(data) > limit_mb * images.MB:
         raise IngestError("payload_too_large", f"file is over the {limit_mb} MB limit")
     await release_db_connections()  # decoding may wait behind other uploads' images
-    photo = context.normalised or await _normalise(data)
+    photo = context.normalised or await _normalise(data, decode_side(slot))
     del data
     job.hash_check = _check_hash(job, context.digests, claimed_hash, config.hash_check)
     await claim_seats(job, config)
     templates = await template_images(slot)
     await release_db_connections()
     sent = tuple(template for template in templates if template.role in PROVIDER_ROLES)
-    answer, link = await _edit(context, photo, sent)
+    # The validation decode goes to the provider; the job keeps what its preview needs of it.
+    provider_photo = ImageInput(photo.data, photo.mime, decoded=Handover(photo.draft))
+    photo = images.keep_for_preview(photo)
+    answer, link = await _edit(context, photo, provider_photo, sent)
     overlay = next((t.data for t in templates if t.role == SlotTemplateMedia.Role.OVERLAY), None)
     rendered, warnings = await deliver(
         context.slot, context.job, photo, answer, link, overlay=overlay, site_url=context.site_url
@@ -193,7 +196,10 @@ async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | No
 
 
 async def _edit(
-    context: _JobContext, photo: images.EncodedImage, templates: tuple[TemplateImage, ...]
+    context: _JobContext,
+    photo: images.EncodedImage,
+    provider_photo: ImageInput,
+    templates: tuple[TemplateImage, ...],
 ) -> tuple[ProviderResult, ProviderConfig | None]:
     """The chain's answer and the link that gave it; the original photo (no link) as the slot's
     last resort when every provider failed."""
@@ -204,7 +210,7 @@ async def _edit(
         job=context.job,
         config=context.config,
         chain=slot.chain(),
-        photo=ImageInput(photo.data, photo.mime),
+        photo=provider_photo,
         aspect_ratio=print_aspect_ratio(slot, photo),
         templates=templates,
         deadline=context.deadline,
@@ -227,9 +233,9 @@ def _fallback(slot: Slot, link: ProviderConfig | None) -> str:
     return JobHistory.Fallback.NONE if link == slot.chain()[0] else JobHistory.Fallback.PROVIDER
 
 
-async def _normalise(data: bytes) -> images.EncodedImage:
+async def _normalise(data: bytes, side: int) -> images.EncodedImage:
     try:
-        return await run_cpu(images.normalise_upload, data)
+        return await run_cpu(images.normalise_upload, data, decode_side=side)
     except images.UnsupportedImage as error:
         raise IngestError("unsupported_media_type", str(error)) from None
     except images.InvalidImage as error:

@@ -18,6 +18,7 @@ from core.errors import error_response
 from core.links import provider_media_base, public_url, site_url
 from core.timezones import in_zone
 from ingest import results
+from ingest.calls import decode_side
 from ingest.errors import IngestError
 from ingest.forms import keep_body, read_upload_form
 from ingest.jobs import IngestResult
@@ -53,6 +54,7 @@ async def ingest(request: HttpRequest, slot_id: str) -> HttpResponse:
             file_field="fileToUpload",
             max_body_bytes=body_limit(slot, config),
             max_file_bytes=slot.upload_limit_mb(config) * MB,
+            decode_side=decode_side(slot),
             required=("password", "hash"),
         )
         if not form.authenticated:
@@ -111,6 +113,7 @@ async def test_run(request: HttpRequest, slot_id: str) -> HttpResponse:
             file_field="test_image",
             max_body_bytes=body_limit(slot, config),
             max_file_bytes=slot.upload_limit_mb(config) * MB,
+            decode_side=decode_side(slot),
         )
         result = await process_photo(
             slot=slot,

@@ -6,10 +6,13 @@ and re-encoded without metadata. All functions here are CPU-bound: call them thr
 `core.cpu.run_cpu` so the event loop never runs them.
 """
 
+import bisect
 import io
+import itertools
 import re
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image, ImageFile, ImageOps
@@ -39,8 +42,9 @@ class EncodedImage:
     mime: str
     width: int
     height: int
-    # A reduced decode of `data` made while validating it (JpegCheck), at least PREVIEW_SIDE on
-    # its long side where the photo is: a preview of these bytes is cut from it, not decoded again.
+    # A reduced decode of `data` made while validating it (JpegCheck), at least PREVIEW_SIDE (or
+    # a provider's input side, see draft_size) on its long side where the photo is: a preview of
+    # these bytes, and a provider's smaller copy, are cut from it, not decoded again.
     draft: Image.Image | None = field(default=None, repr=False, compare=False)
 
 
@@ -126,7 +130,7 @@ def encode(image: Image.Image, mime: str, *, quality: int | None = None) -> Enco
     return EncodedImage(out.getvalue(), mime, image.width, image.height)
 
 
-def normalise_upload(data: bytes) -> EncodedImage:
+def normalise_upload(data: bytes, *, decode_side: int = PREVIEW_SIDE) -> EncodedImage:
     """Validate an upload and make it safe to hand on: upright, without EXIF/GPS metadata.
 
     An upright JPEG (the usual booth shot) is checked by a DCT-scaled decode, which still reads
@@ -139,9 +143,9 @@ def normalise_upload(data: bytes) -> EncodedImage:
         header = _open(data, mime)
         if _orientation(header) == 1:
             width, height = header.size
-            header.draft("RGB", draft_size(width, height))
+            header.draft("RGB", draft_size(width, height, decode_side))
             _load(header)
-            stripped = strip_jpeg_metadata(data)
+            stripped = strip_jpeg_metadata([data])
             if stripped is not None:
                 return EncodedImage(stripped, JPEG, width, height, draft=header)
     image, mime = decode(data)
@@ -151,14 +155,15 @@ def normalise_upload(data: bytes) -> EncodedImage:
         raise InvalidImage(f"image cannot be made safe: {error}") from error
 
 
-def draft_size(width: int, height: int) -> tuple[int, int]:
+def draft_size(width: int, height: int, side: int = PREVIEW_SIDE) -> tuple[int, int]:
     """The size to ask `Image.draft` for: the smallest DCT scale (down to 1/8) that leaves the
-    long side at least PREVIEW_SIDE, so the validation decode is also the preview's source.
+    long side at least `side`, so the validation decode is also the source of the preview
+    (PREVIEW_SIDE) and of a provider's smaller copy of the photo (its input side).
 
     At least 1 px a side: Pillow divides by the requested size.
     """
     scale = 8
-    while scale > 1 and max(width, height) // scale < PREVIEW_SIDE:
+    while scale > 1 and max(width, height) // scale < side:
         scale //= 2
     return max(1, width // scale), max(1, height // scale)
 
@@ -170,12 +175,13 @@ def _orientation(image: Image.Image) -> int:
         raise InvalidImage(f"image metadata does not parse: {error}") from error
 
 
-def normalise_checked_jpeg(data: bytes, check: "JpegCheck") -> EncodedImage | None:
-    """`normalise_upload`'s answer for a JPEG that `check` already decoded as it arrived, without
-    decoding it again; None when the check could not vouch for it (then use normalise_upload)."""
+def normalise_checked_jpeg(pieces: Sequence[bytes], check: "JpegCheck") -> EncodedImage | None:
+    """`normalise_upload`'s answer for a JPEG that `check` already decoded as it arrived (in
+    these `pieces`), without decoding it again; None when the check could not vouch for it
+    (then use normalise_upload)."""
     if check.size is None:
         return None
-    stripped = strip_jpeg_metadata(data)
+    stripped = strip_jpeg_metadata(pieces, markers=check.markers)
     if stripped is None:
         return None
     width, height = check.size
@@ -190,13 +196,17 @@ class JpegCheck:
     Feed it the file's chunks in order, off the event loop. It never raises: anything it cannot
     vouch for (not a JPEG, rotated, corrupt, cut short) leaves `size` None, and the upload then
     goes through normalise_upload, which finds the fault and names it.
+
+    It also notes where markers may start (`markers`), so that stripping the photo's metadata
+    after its last byte need not search the whole scan for its end again.
     """
 
     # The header is parsed again each time its bytes double, up to the most it may take.
     _FIRST_TRY = 8 * 1024
     _MAX_HEADER = 1024 * 1024
 
-    def __init__(self) -> None:
+    def __init__(self, decode_side: int = PREVIEW_SIDE) -> None:
+        self._decode_side = decode_side
         self._header = b""
         self._next_try = self._FIRST_TRY
         # Pillow's incremental decoder and the picture it fills: its internal API (the public
@@ -208,9 +218,15 @@ class JpegCheck:
         self._given_up = False
         self.size: tuple[int, int] | None = None
         self.draft: Image.Image | None = None
+        self.markers: list[int] = []
+        self._fed = 0
+        self._ends_in_ff = False
 
     def feed(self, data: bytes) -> None:
-        if self._given_up or self.size is not None or not data:
+        if self._given_up or not data:
+            return
+        self._note_markers(data)
+        if self.size is not None:
             return
         try:
             if self._decoder is None:
@@ -219,6 +235,14 @@ class JpegCheck:
                 self._decode(data)
         except Exception:  # whatever it is, normalise_upload will find it and name it
             self._give_up()
+
+    def _note_markers(self, data: bytes) -> None:
+        """Note the offset of each marker candidate of strip_jpeg_metadata's search."""
+        if self._ends_in_ff and _is_marker_code(data[0]):
+            self.markers.append(self._fed - 1)
+        self.markers.extend(self._fed + m.start() for m in _MARKER_AFTER_SCAN.finditer(data))
+        self._ends_in_ff = data[-1] == 0xFF
+        self._fed += len(data)
 
     def _start(self, data: bytes) -> bytes:
         """Collect the header; once it parses, set up the decoder. Returns the scan data."""
@@ -237,7 +261,7 @@ class JpegCheck:
             self._give_up()  # a rotated photo is decoded in full and re-encoded anyway
             return b""
         width, height = image.size
-        image.draft("RGB", draft_size(width, height))
+        image.draft("RGB", draft_size(width, height, self._decode_side))
         image.load_prepare()
         [(codec, extents, offset, args)] = image.tile
         image.tile = []
@@ -291,10 +315,28 @@ def make_preview(rendered: RenderedResult) -> EncodedImage:
         image = _open(rendered.payload.data, rendered.payload.mime)
         image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))  # JPEG: a DCT-scaled decode
         _load(image)
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
     else:
-        image = image.copy()
-    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        image = _preview_sized(image)
     return encode(image, WEBP)
+
+
+def _preview_sized(image: Image.Image) -> Image.Image:
+    copy = image.copy()
+    copy.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return copy
+
+
+def keep_for_preview(photo: EncodedImage) -> EncodedImage:
+    """`photo` with only as much of its validation decode as its preview needs.
+
+    A decode kept larger for a provider's copy of the photo (ImageInput.decoded) is handed to
+    the provider; the job does not hold it as well while it waits. One made for the preview
+    alone is under twice its side (a DCT step smaller would have been under it): kept as it is.
+    """
+    if photo.draft is None or max(photo.draft.size) < 2 * PREVIEW_SIDE:
+        return photo
+    return replace(photo, draft=_preview_sized(photo.draft))
 
 
 def preview_of(data: bytes, mime: str) -> EncodedImage:
@@ -309,15 +351,25 @@ _MARKER_AFTER_SCAN = re.compile(rb"\xff([\x01-\xcf\xd8-\xfe])")
 _ORIENTATION = 0x0112
 
 
-def strip_jpeg_metadata(data: bytes) -> bytes | None:
-    """Copy a (validated) JPEG without metadata segments and without bytes after its end.
+def _is_marker_code(byte: int) -> bool:
+    """Whether `byte` after 0xFF makes a marker (_MARKER_AFTER_SCAN's second byte)."""
+    return 0x01 <= byte <= 0xCF or 0xD8 <= byte <= 0xFE
 
-    Returns None for a layout it does not follow (stray bytes between segments, which libjpeg
-    tolerates): the caller then re-encodes instead.
+
+def strip_jpeg_metadata(
+    pieces: Sequence[bytes], *, markers: Sequence[int] | None = None
+) -> bytes | None:
+    """Copy a (validated) JPEG, given as consecutive pieces (an upload's chunks, or one piece),
+    without metadata segments and without bytes after its end, in one copy of the kept bytes.
+
+    `markers`, when given, are the offsets of every _MARKER_AFTER_SCAN match in the file in
+    order (JpegCheck notes them as the bytes arrive): the end of each scan is looked up there
+    instead of searched for. Returns None for a layout it does not follow (stray bytes between
+    segments, which libjpeg tolerates): the caller then re-encodes instead.
     """
-    view = memoryview(data)  # kept segments are joined from views: the scan is copied once
-    out, pos = [view[:2]], 2
-    while pos + 1 < len(data):
+    data = _Pieces(pieces)
+    out, pos = data.span(0, 2), 2
+    while pos + 1 < data.size:
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
@@ -325,18 +377,52 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
             pos += 1
             continue
         if marker == 0xD9:  # end of image: whatever follows (a polyglot's payload) is dropped
-            out.append(view[pos : pos + 2])
+            out += data.span(pos, pos + 2)
             break
-        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if pos + 3 >= data.size:
+            return None  # cut short inside a segment's length
+        end = pos + 2 + (data[pos + 2] << 8 | data[pos + 3])
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
-            found = _MARKER_AFTER_SCAN.search(data, end)
-            end = found.start() if found else len(data)
+            end = data.next_marker(end, markers)
         if not (0xE0 <= marker <= 0xEF and marker not in _KEPT_APP_MARKERS) and marker != 0xFE:
-            out.append(view[pos:end])
+            out += data.span(pos, end)
         pos = end
     else:
         return None  # no end-of-image marker
     return b"".join(out)
+
+
+class _Pieces:
+    """Consecutive pieces of one file, read where they are instead of joined first."""
+
+    def __init__(self, pieces: Sequence[bytes]) -> None:
+        self._pieces = [memoryview(piece) for piece in pieces if piece]
+        self._starts = list(itertools.accumulate(map(len, self._pieces), initial=0))
+        self.size = self._starts[-1]
+
+    def __getitem__(self, at: int) -> int:
+        index = bisect.bisect_right(self._starts, at) - 1
+        return self._pieces[index][at - self._starts[index]]
+
+    def span(self, start: int, end: int) -> list[memoryview]:
+        """Views of the bytes from `start` to `end` (at most the file's end), piece by piece."""
+        views, index = [], bisect.bisect_right(self._starts, start) - 1
+        end = min(end, self.size)
+        while start < end:
+            piece_start, piece = self._starts[index], self._pieces[index]
+            stop = min(end, piece_start + len(piece))
+            views.append(piece[start - piece_start : stop - piece_start])
+            start, index = stop, index + 1
+        return views
+
+    def next_marker(self, start: int, markers: Sequence[int] | None) -> int:
+        """Where the first _MARKER_AFTER_SCAN match at or after `start` is; the end if none."""
+        if markers is None:
+            rest = self.span(start, self.size)
+            found = _MARKER_AFTER_SCAN.search(rest[0] if len(rest) == 1 else b"".join(rest))
+            return start + found.start() if found else self.size
+        index = bisect.bisect_left(markers, start)
+        return markers[index] if index < len(markers) else self.size
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -10,7 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from django.utils.functional import Promise
 from PIL import Image
@@ -35,12 +35,30 @@ class ProviderError(Exception):
         self.retry_after = retry_after
 
 
+T = TypeVar("T")
+
+
+class Handover(Generic[T]):
+    """A value handed over once: whoever takes it becomes its only holder."""
+
+    def __init__(self, value: T | None = None) -> None:
+        self._value = value
+
+    def take(self) -> T | None:
+        value, self._value = self._value, None
+        return value
+
+
 @dataclass(frozen=True)
 class ImageInput:
     data: bytes = field(repr=False)
     mime: str
     # Absolute public link to the same bytes, for providers that fetch images themselves.
     url: str = ""
+    # The upload's validation decode of `data` (a reduced-scale decode, at least as large as
+    # the slot's drivers' `input_side`), for a driver that sends a smaller copy instead of
+    # decoding the photo again. Taken once, so a waiting job does not keep the pixels.
+    decoded: Handover[Image.Image] = field(default_factory=Handover, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,12 @@ class ProviderDriver(ABC):
     # True only for in-process drivers whose bytes are built from validated input: ingest then
     # serves them without decoding them again. Remote answers are never trusted.
     trusted_output: ClassVar[bool] = False
+
+    def input_side(self, slot_settings: Mapping[str, Any]) -> int | None:
+        """The long side of the copy of the photo this driver sends with these slot settings,
+        None when it sends the photo as it is. Ingest's validation decode keeps at least this
+        much (ImageInput.decoded), so the driver need not decode the photo again."""
+        return None
 
     @abstractmethod
     async def process(self, job: ProviderJob) -> ProviderResult:

@@ -46,6 +46,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,13 +199,15 @@ class GeminiDriver(ProviderDriver):
         "additionalProperties": False,
     }
 
+    def input_side(self, slot_settings: Mapping[str, Any]) -> int:
+        return slot_settings.get("max_side", settings.GEMINI_MAX_SIDE)
+
     async def process(self, job: ProviderJob) -> ProviderResult:
         if not job.api_key:
             raise ProviderError(PROVIDER_UNCONFIGURED, "Gemini API key is not set")
         if not job.settings.get("prompt"):
             raise ProviderError(PROVIDER_UNCONFIGURED, "the slot has no Gemini prompt")
-        max_side = job.settings.get("max_side", settings.GEMINI_MAX_SIDE)
-        body = await asyncio.to_thread(encode_request, job, max_side=max_side)
+        body = await asyncio.to_thread(encode_request, job, max_side=self.input_side(job.settings))
         started = time.monotonic()
         try:
             return await self._generate(job, body)
@@ -319,23 +322,33 @@ def encode_request(job: ProviderJob, *, max_side: int) -> bytes:
 
 
 def _inline_part(image: ImageInput, max_side: int) -> dict[str, Any]:
-    data, mime = downscale(image.data, image.mime, max_side)
+    data, mime = downscale(image.data, image.mime, max_side, decoded=image.decoded.take())
     return {"inline_data": {"mime_type": mime, "data": base64.b64encode(data).decode("ascii")}}
 
 
-def downscale(data: bytes, mime: str, max_side: int) -> tuple[bytes, str]:
-    """Fit the image into max_side (JPEG output, PNG when it has transparency). CPU-bound."""
+def downscale(
+    data: bytes, mime: str, max_side: int, *, decoded: Image.Image | None = None
+) -> tuple[bytes, str]:
+    """Fit the image into max_side (JPEG output, PNG when it has transparency). CPU-bound.
+
+    `decoded` is the upload's own reduced-scale decode of `data`, used when it is large enough.
+    """
     with Image.open(io.BytesIO(data)) as image:
         if max(image.size) <= max_side:
             return data, mime
         scale = max_side / max(image.size)
         target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        # JPEG decodes straight at 1/2, 1/4 or 1/8 size: a fraction of a full decode's cost.
-        image.draft("RGB", target)
-        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        small = image.convert("RGBA" if transparent else "RGB").resize(
-            target, Image.Resampling.LANCZOS
-        )
+        source: Image.Image = image
+        if decoded is not None and decoded.width >= target[0] and decoded.height >= target[1]:
+            source = decoded
+        else:
+            # JPEG decodes straight at 1/2, 1/4 or 1/8 size: a fraction of a full decode's cost.
+            image.draft("RGB", target)
+        transparent = source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info
+        mode = "RGBA" if transparent else "RGB"
+        if source.mode != mode:
+            source = source.convert(mode)
+        small = source.resize(target, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     if transparent:
         small.save(out, "PNG", compress_level=1)

@@ -100,11 +100,35 @@ def test_the_validation_decode_is_as_small_as_the_preview_allows(size, draft):
     assert images.normalise_upload(data).draft.size == draft
 
 
+def test_the_validation_decode_keeps_the_side_a_provider_sends():
+    data = jpeg(size=(6000, 4000))
+    check = images.JpegCheck(decode_side=2048)
+    for start in range(0, len(data), 65536):
+        check.feed(data[start : start + 65536])
+
+    assert check.draft.size == (3000, 2000)
+    assert images.normalise_upload(data, decode_side=2048).draft.size == (3000, 2000)
+
+
+def test_a_job_keeps_only_the_preview_size_of_a_decode_made_for_a_provider():
+    data = jpeg(size=(6000, 4000))
+    for_provider = images.normalise_upload(data, decode_side=2048)
+    for_preview = images.normalise_upload(data)
+
+    kept = images.keep_for_preview(for_provider)
+
+    assert kept.draft.size == (512, 341) and kept.data is for_provider.data
+    assert images.keep_for_preview(for_preview) is for_preview
+    rendered = images.render_result(kept.data, images.JPEG, trusted=True, draft=kept.draft)
+    preview = Image.open(io.BytesIO(images.make_preview(rendered).data))
+    assert preview.size == (512, 341)
+
+
 def test_the_preview_of_a_pass_through_is_cut_from_the_validation_decode():
     data = jpeg(size=(4000, 3000))
     check = images.JpegCheck()
     check.feed(data)
-    photo = images.normalise_checked_jpeg(data, check)
+    photo = images.normalise_checked_jpeg([data], check)
     rendered = images.render_result(photo.data, images.JPEG, trusted=True, draft=photo.draft)
 
     from_draft = Image.open(io.BytesIO(images.make_preview(rendered).data))
@@ -170,10 +194,14 @@ def _noisy_jpeg(size=(800, 600), **options) -> bytes:
 _GARBAGE = random.Random(7).randbytes(15_000)
 
 
-def _checked(data: bytes, chunk: int = 4096) -> images.JpegCheck:
+def _pieces(data: bytes, size: int = 4096) -> list[bytes]:
+    return [data[offset : offset + size] for offset in range(0, len(data), size)]
+
+
+def _fed(pieces: list[bytes]) -> images.JpegCheck:
     check = images.JpegCheck()
-    for offset in range(0, len(data), chunk):
-        check.feed(data[offset : offset + chunk])
+    for piece in pieces:
+        check.feed(piece)
     return check
 
 
@@ -181,11 +209,35 @@ def test_a_jpeg_checked_as_it_arrives_comes_out_as_normalise_upload_makes_it():
     exif = Image.Exif()
     exif[0x8825] = {2: (55.0, 45.0, 0.0)}
     photo = _noisy_jpeg(exif=exif) + b"trailing polyglot"
+    pieces = _pieces(photo)
 
-    clean = images.normalise_checked_jpeg(photo, _checked(photo))
+    clean = images.normalise_checked_jpeg(pieces, _fed(pieces))
 
     assert clean == images.normalise_upload(photo)
     assert (clean.width, clean.height) == (800, 600)
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}], ids=["baseline", "progressive"])
+def test_a_jpeg_is_stripped_from_the_pieces_it_arrived_in_as_from_the_whole(options):
+    photo = _noisy_jpeg(size=(160, 120), **options) + b"\xff\xd9\xff\xe1 after its end"
+    # In small pieces, and in two split inside each marker (0xFF, then its code) but the
+    # first: JpegCheck does not vouch for a photo whose first piece is one byte.
+    splits = [_pieces(photo, 7), _pieces(photo, 4093)] + [
+        [photo[: at + 1], photo[at + 1 :]] for at in _ff_offsets(photo)[1:]
+    ]
+    whole = images.strip_jpeg_metadata([photo])
+    for pieces in splits:
+        check = _fed(pieces)
+
+        stripped = images.strip_jpeg_metadata(pieces, markers=check.markers)
+
+        assert stripped is not None and stripped == whole
+        assert images.normalise_checked_jpeg(pieces, check) == images.normalise_upload(photo)
+
+
+def _ff_offsets(data: bytes) -> list[int]:
+    """Offsets of 0xFF bytes followed by a marker code (not a stuffed 0x00 or another 0xFF)."""
+    return [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] not in (0, 0xFF)]
 
 
 @pytest.mark.parametrize(
@@ -198,8 +250,9 @@ def test_a_jpeg_checked_as_it_arrives_comes_out_as_normalise_upload_makes_it():
 )
 def test_a_damaged_jpeg_is_not_vouched_for_and_normalise_upload_refuses_it(damage):
     photo = damage(_noisy_jpeg())
+    pieces = _pieces(photo)
 
-    assert images.normalise_checked_jpeg(photo, _checked(photo)) is None
+    assert images.normalise_checked_jpeg(pieces, _fed(pieces)) is None
     with pytest.raises(images.InvalidImage):
         images.normalise_upload(photo)
 
@@ -210,5 +263,5 @@ def test_rotated_or_non_jpeg_photos_are_left_to_normalise_upload():
     rotated = _noisy_jpeg(exif=exif)
     png = _saved(Image.effect_noise((300, 300), 60), "PNG")
 
-    assert _checked(rotated).size is None
-    assert _checked(png).size is None
+    assert _fed(_pieces(rotated)).size is None
+    assert _fed(_pieces(png)).size is None

@@ -9,7 +9,7 @@ import structlog.testing
 from PIL import Image
 
 from providers import gemini
-from providers.base import ProviderError
+from providers.base import Handover, ProviderError
 from providers.gemini import GeminiDriver
 from providers.registry import get_driver
 from providers.tests.factories import ImageInputFactory, ProviderJobFactory, TemplateImageFactory
@@ -123,6 +123,36 @@ def test_gemini_downscales_a_large_photo_to_the_slot_max_side(run, fake_gemini):
 
     (sent,) = sent_images(fake_gemini.generate_requests[0])
     assert (sent.format, sent.size) == ("JPEG", (1024, 683))
+
+
+def test_gemini_sends_the_uploads_own_decode_instead_of_decoding_the_photo_again(run, fake_gemini):
+    data = jpeg_bytes((3000, 2000), color=(200, 120, 40))
+    # Told apart from a decode of `data` by its colour, so the test sees which one was sent.
+    decoded = Image.new("RGB", (1500, 1000), (10, 200, 10))
+    photo = ImageInputFactory(data=data, decoded=Handover(decoded))
+    job = ProviderJobFactory(photo=photo, settings={"prompt": "x", "max_side": 1024})
+
+    run(driver.process(job))
+
+    (sent,) = sent_images(fake_gemini.generate_requests[0])
+    assert sent.size == (1024, 683)
+    red, green, _ = sent.getpixel((512, 341))
+    assert green > 150 and red < 60
+    assert photo.decoded.take() is None  # handed over: the waiting job no longer holds it
+
+
+def test_a_decode_smaller_than_the_copy_gemini_sends_is_not_used(run, fake_gemini):
+    photo = ImageInputFactory(
+        data=jpeg_bytes((3000, 2000), color=(200, 120, 40)),
+        decoded=Handover(Image.new("RGB", (750, 500), (10, 200, 10))),
+    )
+    job = ProviderJobFactory(photo=photo, settings={"prompt": "x", "max_side": 1024})
+
+    run(driver.process(job))
+
+    (sent,) = sent_images(fake_gemini.generate_requests[0])
+    red, green, _ = sent.getpixel((512, 341))
+    assert red > 150 and green < 150
 
 
 def test_gemini_downscales_transparent_templates_to_png(run, fake_gemini, settings):
