@@ -158,10 +158,13 @@ def normalise_upload(data: bytes, *, decode_side: int = PREVIEW_SIDE) -> Encoded
 def draft_size(width: int, height: int, side: int = PREVIEW_SIDE) -> tuple[int, int]:
     """The size to ask `Image.draft` for: the smallest DCT scale (down to 1/8) that leaves the
     long side at least `side`, so the validation decode is also the source of the preview
-    (PREVIEW_SIDE) and of a provider's smaller copy of the photo (its input side).
+    (PREVIEW_SIDE) and of a provider's smaller copy of the photo (its input side). A photo no
+    larger than that copy is sent as it is: then only the preview's side is kept.
 
     At least 1 px a side: Pillow divides by the requested size.
     """
+    if max(width, height) <= side:
+        side = PREVIEW_SIDE
     scale = 8
     while scale > 1 and max(width, height) // scale < side:
         scale //= 2

@@ -108,6 +108,11 @@ def test_the_validation_decode_keeps_the_side_a_provider_sends():
 
     assert check.draft.size == (3000, 2000)
     assert images.normalise_upload(data, decode_side=2048).draft.size == (3000, 2000)
+    # A photo no larger than the copy is sent as it is: the decode stays the preview's.
+    assert images.normalise_upload(jpeg(size=(1600, 1200)), decode_side=2048).draft.size == (
+        800,
+        600,
+    )
 
 
 def test_a_job_keeps_only_the_preview_size_of_a_decode_made_for_a_provider():
