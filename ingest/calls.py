@@ -16,6 +16,7 @@ from core.runtime import RuntimeSettings
 from ingest.errors import IngestError
 from ingest.models import JobHistory
 from media import images
+from media.output import ProfileError
 from media.services import read_file, record_files, write_provider_inputs
 from providers.base import (
     PROVIDER_UNCONFIGURED,
@@ -42,14 +43,28 @@ def driver_for(provider: str, config: RuntimeSettings) -> ProviderDriver:
 
 
 def decode_side(slot: Slot) -> int:
-    """The long side the upload's validation decode keeps: the preview's, or the largest copy
-    of the photo a driver of the slot's chain sends, so that no driver decodes it again."""
-    sides = [
-        get_driver(link.provider).input_side(link.settings)
-        for link in slot.chain()
-        if link.provider in DRIVERS
-    ]
-    return max([images.PREVIEW_SIDE, *(side for side in sides if side)])
+    """The long side the upload's validation decode keeps: the preview's; the largest copy of
+    the photo a driver of the slot's chain sends; the print's, when a link answers with the
+    photo itself. Then neither a driver nor the print decodes the photo again."""
+    sides = [images.PREVIEW_SIDE]
+    for link in slot.chain():
+        if link.provider not in DRIVERS:
+            continue
+        driver = get_driver(link.provider)
+        sides.append(driver.input_side(link.settings) or 0)
+        operation = driver.operations.get(link.operation)
+        if operation is not None and operation.returns_photo:
+            sides.append(_print_side(slot))
+    return max(sides)
+
+
+def _print_side(slot: Slot) -> int:
+    """The print's long side; 0 when the print keeps the answer's own size (or its stored
+    profile has gone bad: the job then fails on it, not the upload's reading)."""
+    try:
+        return slot.print_profile().long_side or 0
+    except ProfileError:
+        return 0
 
 
 async def template_images(slot: Slot) -> tuple[TemplateImage, ...]:

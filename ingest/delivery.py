@@ -8,6 +8,7 @@ from functools import partial
 
 import structlog
 from django.urls import reverse
+from PIL import Image
 
 from core.cpu import run_cpu
 from ingest.errors import IngestError
@@ -27,13 +28,16 @@ async def deliver(
     answer: ProviderResult,
     link: ProviderConfig | None,
     *,
+    decoded: Image.Image | None,
     overlay: bytes | None,
     site_url: str,
 ) -> tuple[images.RenderedResult, list[str]]:
     """The answer made into the slot's print (size, branding `overlay`, QR code), off the loop.
 
-    `link` is the chain link that answered, None for the original photo (the last resort).
+    `link` is the chain link that answered, None for the original photo (the last resort);
+    `decoded` the upload's validation decode of the photo, when no driver took it.
     """
+    itself = answer.data is photo.data  # the photo came back (pass-through, last resort)
     guest_url = site_url + reverse("guest-page", args=[job.public_code])
     render = partial(
         output.render_delivery,
@@ -43,9 +47,10 @@ async def deliver(
         input_mime=photo.mime,
         qr=slot.qr_spec(guest_url),
         trusted=link is None or get_driver(link.provider).trusted_output,
-        # The photo itself came back (pass-through, last resort): its validation decode is
-        # the preview's source.
-        draft=photo.draft if answer.data is photo.data else None,
+        # The photo's validation decode is then its preview's source, and its print's when it
+        # is large enough: the photo is not decoded again.
+        draft=photo.draft if itself else None,
+        decoded=decoded if itself else None,
     )
     try:
         rendered, warnings = await run_cpu(render, overlay=overlay)

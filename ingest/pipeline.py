@@ -180,12 +180,20 @@ async def _run(context: _JobContext, upload: list[bytes], claimed_hash: str | No
     await release_db_connections()
     sent = tuple(template for template in templates if template.role in PROVIDER_ROLES)
     # The validation decode goes to the provider; the job keeps what its preview needs of it.
+    # Not taken by the provider (the photo itself came back), it is the print's source.
     provider_photo = ImageInput(photo.data, photo.mime, decoded=Handover(photo.draft))
     photo = images.keep_for_preview(photo)
     answer, link = await _edit(context, photo, provider_photo, sent)
     overlay = next((t.data for t in templates if t.role == SlotTemplateMedia.Role.OVERLAY), None)
     rendered, warnings = await deliver(
-        context.slot, context.job, photo, answer, link, overlay=overlay, site_url=context.site_url
+        context.slot,
+        context.job,
+        photo,
+        answer,
+        link,
+        decoded=provider_photo.decoded.take(),
+        overlay=overlay,
+        site_url=context.site_url,
     )
     provider = link.provider if link else job.provider
     fallback = _fallback(slot, link)

@@ -521,23 +521,37 @@ def render_delivery(
     qr: QrSpec | None = None,
     trusted: bool = False,
     draft: Image.Image | None = None,
+    decoded: Image.Image | None = None,
 ) -> tuple[images.RenderedResult, tuple[str, ...]]:
     """The payload the booth receives (and its preview's source), with the print's warnings.
 
     A slot that asks for nothing (as shot, own size, no overlay, no QR code) gets the answer
     as `images.render_result` makes it, byte for byte (`draft`, a reduced decode of a trusted
-    answer, is its preview's source); otherwise the answer becomes the print. Raises
-    images.UnsupportedImage / InvalidImage for an answer that is not a sane image, and
-    OverlayRejected for an overlay that cannot brand a print.
+    answer, is its preview's source); otherwise the answer becomes the print, cut from
+    `decoded` (a reduced-scale decode of an upright answer) when that covers the print's size
+    at its own long side. Raises images.UnsupportedImage / InvalidImage for an answer that is
+    not a sane image, and OverlayRejected for an overlay that cannot brand a print.
     """
     mime = output_mime(profile, input_mime)
     if _asks_nothing(profile) and overlay is None and qr is None:
         return images.render_result(answer, mime, trusted=trusted, draft=draft), ()
-    image, _ = images.decode(answer)
+    if decoded is not None and _covers(decoded, profile, source_size):
+        image = decoded
+    else:
+        image, _ = images.decode(answer)
     frame = check_overlay(overlay) if overlay is not None else None
     rendered = render_print(image, profile=profile, source_size=source_size, overlay=frame, qr=qr)
     payload = encode_print(rendered, mime, profile.quality)
     return images.RenderedResult(payload, rendered.image), rendered.warnings
+
+
+def _covers(image: Image.Image, profile: OutputProfile, source_size: tuple[int, int]) -> bool:
+    """Whether the print of a profile with its own long side can be cut from `image` without
+    enlarging it (a print that keeps the answer's size needs the whole answer)."""
+    if profile.long_side is None:
+        return False
+    width, height = target_size(profile, source_size)
+    return min(image.width, image.height * width / height) >= width
 
 
 def _asks_nothing(profile: OutputProfile) -> bool:

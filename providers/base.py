@@ -122,6 +122,8 @@ class Operation:
     hint: str | Promise = ""
     # Template roles the operation needs (at least one template with one of them); () = none.
     template_roles: tuple[str, ...] = ()
+    # The answer is the photo itself: its print is cut from the upload's own decode.
+    returns_photo: bool = False
 
 
 class ProviderDriver(ABC):

@@ -42,7 +42,9 @@ class LocalDriver(ProviderDriver):
         "filter": Operation(_("Цветовой фильтр"), _("Сепия, ч/б, тёплый, холодный, яркий.")),
         # Event frames and logos are the print's overlay (the slot's output), for every provider.
         "frame": Operation(_("Кант"), _("Рисует цветной кант по краю фото.")),
-        "passthrough": Operation(_("Без изменений"), _("Возвращает фото как есть.")),
+        "passthrough": Operation(
+            _("Без изменений"), _("Возвращает фото как есть."), returns_photo=True
+        ),
     }
     requires_api_key = False
     default_concurrency = 4

@@ -16,7 +16,7 @@ from PIL import Image
 from ingest import passwords
 from ingest.passwords import set_ingest_password
 from photochanger.asgi import application
-from providers.base import ProviderDriver, ProviderJob, ProviderResult
+from providers.base import Operation, ProviderDriver, ProviderJob, ProviderResult
 
 PASSWORD = "booth-secret"
 
@@ -58,7 +58,7 @@ class FakeDriver(ProviderDriver):
     """A provider whose behaviour a test scripts; it records calls and cancellation."""
 
     name = "local"
-    operations = ("filter", "frame", "passthrough")
+    operations = {name: Operation(name) for name in ("filter", "frame", "passthrough")}
     settings_schema: dict = {}
     requires_api_key = False
 

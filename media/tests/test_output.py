@@ -18,6 +18,7 @@ from media.output import (
     composite_overlay,
     encode_print,
     output_mime,
+    render_delivery,
     render_print,
     target_size,
 )
@@ -446,3 +447,49 @@ def test_the_print_carries_no_exif_or_gps_and_the_input_is_left_untouched():
     assert answer.tobytes() == before
     assert b"Exif" not in encoded.data
     assert not Image.open(io.BytesIO(encoded.data)).getexif()
+
+
+# --- the print cut from the upload's own decode -------------------------------------------------
+
+
+def _jpeg_of(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+PHOTO = _jpeg_of(Image.new("RGB", (4000, 3000), (200, 40, 40)))
+# Told apart from a decode of PHOTO by its colour.
+GREEN_DECODE = Image.new("RGB", (2000, 1500), (30, 190, 60))
+
+
+def delivered(decoded, **profile) -> Image.Image:
+    rendered, _ = render_delivery(
+        PHOTO,
+        profile=OutputProfile(**profile),
+        source_size=(4000, 3000),
+        input_mime=images.JPEG,
+        decoded=decoded,
+    )
+    return Image.open(io.BytesIO(rendered.payload.data)).convert("RGB")
+
+
+def test_the_print_is_cut_from_the_uploads_decode_when_it_covers_the_print():
+    printed = delivered(GREEN_DECODE, aspect="3:2", long_side=1800)
+
+    assert printed.size == (1800, 1200)
+    red, green, _ = printed.getpixel((900, 600))
+    assert green > 150 and red < 80
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [{"aspect": "3:2", "long_side": 2400}, {"aspect": "3:2", "long_side": None}],
+    ids=["larger-than-the-decode", "keeps-the-answers-own-size"],
+)
+def test_a_print_the_decode_cannot_cover_decodes_the_photo_itself(profile):
+    printed = delivered(GREEN_DECODE, **profile)
+
+    assert max(printed.size) == (profile["long_side"] or 4000)
+    red, green, _ = printed.getpixel((printed.width // 2, printed.height // 2))
+    assert red > 150 and green < 80

@@ -10,13 +10,13 @@ from ingest.models import ProviderState
 from media.tests.s3 import free_port
 from photochanger import health
 from photochanger.checks import check_matting_model
-from providers.base import ProviderDriver
+from providers.base import Operation, ProviderDriver
 from providers.registry import get_driver
 
 
 class FakeDriver(ProviderDriver):
     name = "fake"
-    operations = ("noop",)
+    operations = {"noop": Operation("noop")}
     settings_schema = {}
     requires_api_key = True
 
