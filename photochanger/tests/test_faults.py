@@ -205,6 +205,11 @@ def test_a_killed_workers_job_is_ended_by_another_workers_sweep(tmp_path):
             )
             assert job_state(url) == [(job_id, "failed")]
             assert held_seats(url) == 0
-            second_log = (tmp_path / "b" / f"server-{second['port']}.log").read_text()
-            assert "reconcile.overdue_jobs" in second_log
+            # The sweep logs what it ended just after the job's row changed: wait for the line.
+            second_log = tmp_path / "b" / f"server-{second['port']}.log"
+            wait_until(
+                lambda: "reconcile.overdue_jobs" in second_log.read_text(),
+                seconds=30,
+                what="the sweep logs the job it ended",
+            )
         booth.join(timeout=30)
