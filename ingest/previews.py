@@ -68,13 +68,13 @@ async def _make(
     del rendered  # the source picture can be a 24 MP decode: held by the work alone
     try:
         try:
-            stored = await asyncio.shield(made)
+            await _record(slot_id, job_id, await asyncio.shield(made), expires_at)
         except asyncio.CancelledError:
-            # A loop that stops cancels every task at once. The file is being written anyway:
-            # record it, or it would be an orphan and its result without a preview.
-            await _record(slot_id, job_id, await made, expires_at)
+            # A loop that stops cancels every task at once, even one recording its preview
+            # (a record not yet begun is then dropped). The file is being written anyway:
+            # record it once, or it would be an orphan and its result without a preview.
+            await _record(slot_id, job_id, await made, expires_at, again=True)
             raise
-        await _record(slot_id, job_id, stored, expires_at)
     except (StorageUnavailable, images.InvalidImage, images.UnsupportedImage) as error:
         # Its link makes it again when it is first asked for.
         log.warning("ingest.preview_failed", job_id=str(job_id), error=type(error).__name__)
@@ -94,17 +94,25 @@ def _make_file(slot_id: str, job_id: uuid.UUID, rendered: images.RenderedResult)
 
 
 async def _record(
-    slot_id: str, job_id: uuid.UUID, stored: StoredFile, expires_at: datetime | None
+    slot_id: str,
+    job_id: uuid.UUID,
+    stored: StoredFile,
+    expires_at: datetime | None,
+    *,
+    again: bool = False,
 ) -> MediaObject:
-    return await sync_to_async(_record_row)(slot_id, job_id, stored, expires_at)
+    """The preview's row; `again` when a first try may have made it already."""
+    return await sync_to_async(_record_row)(slot_id, job_id, stored, expires_at, again)
 
 
 def _record_row(
-    slot_id: str, job_id: uuid.UUID, stored: StoredFile, expires_at: datetime | None
+    slot_id: str, job_id: uuid.UUID, stored: StoredFile, expires_at: datetime | None, again: bool
 ) -> MediaObject:
     """Record the preview and hand the connection back: after the answer, no request's end
     does it (a connection left open would hold its pool slot for good)."""
     try:
+        if again and (found := MediaObject.objects.filter(path=stored.path).first()):
+            return found
         [row] = record_files(files=[stored], slot_id=slot_id, job_id=job_id, expires_at=expires_at)
         return row
     finally:
