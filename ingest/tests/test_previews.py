@@ -132,3 +132,35 @@ def test_a_preview_asked_for_while_it_is_being_made_waits_for_it(
 
     assert preview.status_code == 200
     assert len(previews_of(answer["X-Job-Id"])) == 1  # the one being made, not a second
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first_try", ["dropped", "made"])
+def test_a_loop_stopping_while_the_preview_is_recorded_leaves_it_recorded_once(
+    storage, ingest_password, monkeypatch, first_try
+):
+    """A loop that stops cancels the preview's task mid-record: asgiref then drops a record
+    not yet begun, or the row was made just before. Either way the preview gets one row."""
+    real_row, tries = previews._record_row, []
+
+    def cancelled_once(*args):
+        tries.append(args)
+        if len(tries) > 1:
+            return real_row(*args)
+        if first_try == "made":
+            real_row(*args)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(previews, "_record_row", cancelled_once)
+
+    async def shoot_then_wait_for_previews():
+        answer = await AsyncClient().post(URL, shot_form(jpeg_bytes()))
+        await previews.drain()
+        return answer
+
+    answer = async_to_sync(shoot_then_wait_for_previews)()
+
+    assert answer.status_code == 200
+    assert [again for *_, again in tries] == [False, True]
+    [preview] = previews_of(answer["X-Job-Id"])
+    assert default_storage.exists(preview.path)
