@@ -7,11 +7,12 @@ no live result stays without one.
 """
 
 import asyncio
+import contextvars
 import uuid
 from datetime import datetime
 
 import structlog
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 
 from core.cpu import run_cpu, submit_cpu
 from core.db import close_idle_connections
@@ -36,8 +37,18 @@ _making: dict[uuid.UUID, asyncio.Task] = {}
 def make_later(
     *, slot_id: str, job_id: uuid.UUID, rendered: images.RenderedResult, expires_at: datetime
 ) -> None:
-    """Make and store the preview of a result just sent, in the background."""
-    task = asyncio.ensure_future(_make(slot_id, job_id, rendered, expires_at))
+    """Make and store the preview of a result just sent, in the background.
+
+    The request's thread for database work ends with the request. Left in its context, the
+    task would start a thread of its own to record the row (and on SQLite open a connection
+    in it for that one statement); outside it, the row is recorded where async code's
+    database work runs outside requests.
+    """
+    context = contextvars.copy_context()
+    context.run(SyncToAsync.thread_sensitive_context.set, None)  # type: ignore[arg-type]
+    task = asyncio.get_running_loop().create_task(
+        _make(slot_id, job_id, rendered, expires_at), context=context
+    )
     _making[job_id] = task
     task.add_done_callback(lambda _: _making.pop(job_id, None))
 

@@ -3,15 +3,19 @@
 import asyncio
 import io
 import threading
+import uuid
+from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 from django.core.files.storage import default_storage
 from django.test import AsyncClient
+from django.utils import timezone
 from PIL import Image
 
 from ingest import previews
 from ingest.tests.conftest import jpeg_bytes, shot_form
+from media import images
 from media.models import MediaObject
 from media.services import StorageUnavailable, delete_media
 
@@ -164,3 +168,42 @@ def test_a_loop_stopping_while_the_preview_is_recorded_leaves_it_recorded_once(
     assert [again for *_, again in tries] == [False, True]
     [preview] = previews_of(answer["X-Job-Id"])
     assert default_storage.exists(preview.path)
+
+
+def thread_name() -> str:
+    return threading.current_thread().name  # unlike idents, never reused by a later thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_preview_recorded_after_its_request_ended_starts_no_thread_for_it(storage, monkeypatch):
+    """Served by uvicorn, no sync caller owns the loop: each request's database work runs on a
+    thread of its own, gone once it has answered. The preview's row is recorded on the thread
+    that serves async code outside requests, not on one started (with a new connection) for
+    that one statement."""
+    recorded_on, real_row = [], previews._record_row
+
+    def noted_row(*args):
+        recorded_on.append(thread_name())
+        return real_row(*args)
+
+    monkeypatch.setattr(previews, "_record_row", noted_row)
+    payload = images.EncodedImage(jpeg_bytes(size=(640, 480)), images.JPEG, 640, 480)
+    expires_at = timezone.now() + timedelta(hours=1)
+
+    async def request_then_its_preview():
+        async with ThreadSensitiveContext():  # as Django's ASGI handler runs each request
+            request_thread = await sync_to_async(thread_name)()
+            previews.make_later(
+                slot_id="slot-001",
+                job_id=uuid.uuid4(),
+                rendered=images.RenderedResult(payload),
+                expires_at=expires_at,
+            )
+        await previews.drain()
+        return request_thread, await sync_to_async(thread_name)()
+
+    request_thread, outside_requests = asyncio.run(request_then_its_preview())
+
+    assert request_thread != outside_requests
+    assert recorded_on == [outside_requests]
+    assert MediaObject.objects.filter(kind=MediaObject.Kind.PREVIEW).count() == 1
