@@ -46,7 +46,7 @@ def decode_side(slot: Slot) -> int:
     """The long side the upload's validation decode keeps: the preview's; the largest copy of
     the photo a driver of the slot's chain sends; the print's, when a link answers with the
     photo itself. Then neither a driver nor the print decodes the photo again."""
-    sides = [images.PREVIEW_SIDE]
+    sides = [images.PREVIEW_MIN_SIDE]
     for link in slot.chain():
         if link.provider not in DRIVERS:
             continue

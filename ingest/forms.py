@@ -26,7 +26,7 @@ from django.http import HttpRequest
 
 from ingest.errors import IngestError
 from ingest.models import JobHistory
-from media.images import PREVIEW_SIDE, EncodedImage, JpegCheck, normalise_checked_jpeg
+from media.images import PREVIEW_MIN_SIDE, EncodedImage, JpegCheck, normalise_checked_jpeg
 
 # Where the ASGI layer leaves the form it read (the scope is shared with Django's request).
 UPLOAD_SCOPE_KEY = "photochanger.upload"
@@ -106,7 +106,7 @@ class FormReader:
         file_field: str,
         max_body_bytes: int,
         max_file_bytes: int | None = None,
-        decode_side: int = PREVIEW_SIDE,
+        decode_side: int = PREVIEW_MIN_SIDE,
     ) -> None:
         """`decode_side`: the long side the photo's validation decode keeps (JpegCheck)."""
         kind, options = multipart.parse_options_header(content_type or "")

@@ -10,7 +10,7 @@ from PIL import Image
 from ingest.calls import decode_side
 from ingest.tests.conftest import jpeg_bytes, shot_form
 from media import output
-from media.images import PREVIEW_SIDE
+from media.images import PREVIEW_MIN_SIDE
 from media.output import PRESETS
 from providers import gemini
 from providers.tests.fakes import FakeGemini, gemini_image_answer, png_bytes
@@ -37,7 +37,7 @@ def test_the_decode_keeps_the_largest_copy_a_driver_of_the_chain_sends(settings)
     falling_back = Slot(pk="slot-003", provider="local", operation="passthrough")
     falling_back.fallbacks = [GEMINI]
 
-    assert decode_side(local) == PREVIEW_SIDE
+    assert decode_side(local) == PREVIEW_MIN_SIDE
     assert decode_side(small) == 1024
     assert decode_side(falling_back) == 2048
 
@@ -73,8 +73,8 @@ def test_a_pass_through_slot_keeps_its_prints_side_unless_the_print_keeps_the_ph
         return Slot(provider="local", operation="passthrough", output_profile=profile)
 
     assert decode_side(passing_through({"aspect": "3:2", "long_side": 1800})) == 1800
-    assert decode_side(passing_through({"aspect": "3:2"})) == PREVIEW_SIDE
-    assert decode_side(passing_through({"aspect": "no such aspect"})) == PREVIEW_SIDE
+    assert decode_side(passing_through({"aspect": "3:2"})) == PREVIEW_MIN_SIDE
+    assert decode_side(passing_through({"aspect": "no such aspect"})) == PREVIEW_MIN_SIDE
 
 
 def test_a_pass_through_print_is_cut_from_the_uploads_decode(client, ingest_password, monkeypatch):

@@ -88,10 +88,16 @@ def test_trusted_result_in_the_output_format_is_served_as_is():
 
 @pytest.mark.parametrize(
     ("size", "draft"),
-    [((6000, 4000), (750, 500)), ((4000, 3000), (1000, 750)), ((800, 600), (800, 600))],
+    [
+        ((6000, 4000), (750, 500)),
+        ((4000, 3000), (500, 375)),
+        ((3500, 2624), (875, 656)),
+        ((800, 600), (800, 600)),
+    ],
 )
 def test_the_validation_decode_is_as_small_as_the_preview_allows(size, draft):
-    """1/8 scale where that still leaves PREVIEW_SIDE on the long side, less reduction below."""
+    """1/8 scale where that still leaves PREVIEW_MIN_SIDE on the long side, less reduction
+    below."""
     data = jpeg(size=size)
     check = images.JpegCheck()
     for start in range(0, len(data), 4096):
@@ -138,7 +144,7 @@ def test_the_preview_of_a_pass_through_is_cut_from_the_validation_decode():
 
     from_draft = Image.open(io.BytesIO(images.make_preview(rendered).data))
     decoded = Image.open(io.BytesIO(images.preview_of(photo.data, images.JPEG).data))
-    assert from_draft.size == decoded.size == (512, 384)
+    assert from_draft.size == decoded.size == (500, 375)  # the 1/8 scale, not shrunk again
     difference = ImageChops.difference(from_draft.convert("RGB"), decoded.convert("RGB"))
     assert max(high for _, high in difference.getextrema()) < 8
 
