@@ -73,27 +73,35 @@ async def claim_job(
     input (single flight) and on a slot's live Idempotency-Keys let one concurrent first use
     insert; the others find its row on their next look. A key already naming a different file
     is refused (422 `idempotency_key_reused`, IETF Idempotency-Key draft): replaying it would
-    hand the earlier guest's photo to this one.
+    hand the earlier guest's photo to this one. The looks and the insert take one thread hop.
     """
     key = idempotency_key_of(idempotency_key)
+    job = JobHistory(
+        slot=slot,
+        slot_version=slot.version,
+        source=source,
+        provider=slot.provider,
+        deadline_at=timezone.now() + timedelta(seconds=window_seconds),
+        input_sha256=sha256,
+        idempotency_key=key,
+        metadata=cap_metadata(metadata),
+        public_code=secrets.token_urlsafe(9),
+    )
+    return await sync_to_async(_claim)(job)
+
+
+def _claim(job: JobHistory) -> JobClaim:
+    slot, sha256, key = job.slot, job.input_sha256, job.idempotency_key
     for _ in range(_CLAIM_ATTEMPTS):
-        earlier = await find_earlier_job(slot, sha256, key)
+        earlier = _find_earlier_job(slot, sha256, key)
         if earlier is not None:
             if key and earlier.idempotency_key == key and earlier.input_sha256 != sha256:
                 raise IngestError("idempotency_key_reused", "this key was used for another file")
             return JobClaim(earlier, new=False)
-        job = await start_job(
-            slot=slot,
-            source=source,
-            window_seconds=window_seconds,
-            sha256=sha256,
-            idempotency_key=key,
-            metadata=metadata,
-        )
-        if job is not None:
+        if _insert(job):
             return JobClaim(job, new=True)
         if key:
-            await sync_to_async(_release_expired_key)(slot, key)
+            _release_expired_key(slot, key)
     raise IngestError("internal_error", "the job for this upload could not be claimed")
 
 
@@ -124,31 +132,8 @@ def _release_expired_key(slot: Slot, key: str) -> None:
     ).update(idempotency_key="")
 
 
-async def start_job(
-    *,
-    slot: Slot,
-    source: str,
-    window_seconds: int,
-    sha256: str,
-    idempotency_key: str,
-    metadata: dict[str, str],
-) -> JobHistory | None:
-    """A new `processing` job, or None when a unique constraint says another upload owns it."""
-    job = JobHistory(
-        slot=slot,
-        slot_version=slot.version,
-        source=source,
-        provider=slot.provider,
-        deadline_at=timezone.now() + timedelta(seconds=window_seconds),
-        input_sha256=sha256,
-        idempotency_key=idempotency_key,
-        metadata=cap_metadata(metadata),
-        public_code=secrets.token_urlsafe(9),
-    )
-    return job if await sync_to_async(_insert)(job) else None
-
-
 def _insert(job: JobHistory) -> bool:
+    """Whether `job` was inserted: False when a unique constraint says another upload owns it."""
     try:
         # A savepoint: the refused insert must not break a transaction around it.
         with transaction.atomic():
@@ -158,19 +143,19 @@ def _insert(job: JobHistory) -> bool:
     return True
 
 
-async def find_earlier_job(slot: Slot, sha256: str, idempotency_key: str) -> JobHistory | None:
+def _find_earlier_job(slot: Slot, sha256: str, idempotency_key: str) -> JobHistory | None:
     """A running or successful job whose outcome this upload may reuse.
 
     With a key: the job the key names, else the running job of the same input (single flight
     holds whatever the key). Without one: a job of the same input and slot version.
     """
     if idempotency_key:
-        named = await _reusable(slot).filter(idempotency_key=idempotency_key).afirst()
+        named = _reusable(slot).filter(idempotency_key=idempotency_key).first()
         if named is not None:
             return named
         running = JobHistory.Status.PROCESSING
-        return await _same_input(slot, sha256).filter(status=running).afirst()
-    return await _reusable(slot, _same_input(slot, sha256)).afirst()
+        return _same_input(slot, sha256).filter(status=running).first()
+    return _reusable(slot, _same_input(slot, sha256)).first()
 
 
 def _same_input(slot: Slot, sha256: str):
