@@ -66,22 +66,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Stock middleware from photochanger.middleware runs its hooks on the event loop (no thread
+    # trip per hook); see there for the ones kept as Django's.
     # First and (almost) last: django-prometheus times the whole middleware stack and the view.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "photochanger.middleware.PrometheusBefore",
     "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "photochanger.middleware.ContentSecurityPolicy",
     # Outside everything that can answer an error, so machine paths always get JSON; inside the
     # two above, so a rewritten answer still gets their headers.
     "photochanger.errors.JsonErrorResponseMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "photochanger.middleware.Common",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "photochanger.middleware.Authentication",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "photochanger.middleware.PrometheusAfter",
     # Last, so it turns a lockout flagged during any login into one 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
