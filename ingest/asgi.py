@@ -55,14 +55,18 @@ _STAFF_UPLOAD_PATHS = ("/api/template-media/register", "/api/media/register")
 API_BODY_LIMIT = 1 * MB
 # Pages, public links, health and metrics take no body worth the name.
 OTHER_BODY_LIMIT = 64 * 1024
+# Bodies up to this size are copied into Django's request file on the event loop.
+SPOOL_ON_LOOP_BYTES = 64 * 1024
 
 
 class OffLoopBodyASGIHandler(ASGIHandler):
-    """Django's ASGI handler, spooling request bodies in a worker thread.
+    """Django's ASGI handler, spooling large request bodies in a worker thread.
 
     The stock handler writes every body chunk into a SpooledTemporaryFile on the event loop,
     rolling over to disk past FILE_UPLOAD_MAX_MEMORY_SIZE: with a few 15 MB staff uploads at
-    once that would block the loop for hundreds of milliseconds.
+    once that would block the loop for hundreds of milliseconds. A body of a few KB (every GET,
+    most API calls, an upload the ASGI layer has already read) takes microseconds to copy: a
+    thread hop would cost more than the copy.
     """
 
     async def read_body(self, receive):
@@ -74,6 +78,8 @@ class OffLoopBodyASGIHandler(ASGIHandler):
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        if sum(map(len, chunks)) <= SPOOL_ON_LOOP_BYTES:
+            return _spool(chunks)
         return await asyncio.to_thread(_spool, chunks)
 
 
