@@ -164,8 +164,7 @@ def _same_input(slot: Slot, sha256: str):
 
 def _reusable(slot: Slot, jobs=None):
     jobs = JobHistory.objects.filter(slot=slot) if jobs is None else jobs
-    running = jobs.filter(status=JobHistory.Status.PROCESSING)
-    return (running | jobs.with_live_result(timezone.now())).order_by("-started_at")
+    return jobs.reusable().order_by("-started_at")
 
 
 async def follow(leader: JobHistory, deadline: float) -> IngestResult:

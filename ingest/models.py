@@ -16,9 +16,19 @@ class JobQuerySet(models.QuerySet["JobHistory"]):
         return self.filter(status=JobHistory.Status.PROCESSING, deadline_at__lt=cutoff)
 
     def with_live_result(self, now: datetime | None = None) -> "JobQuerySet":
-        return self.filter(
-            status=JobHistory.Status.DONE, result_expires_at__gt=now or timezone.now()
-        )
+        return self.filter(_live_result(now))
+
+    def reusable(self, now: datetime | None = None) -> "JobQuerySet":
+        """Jobs whose outcome a later upload may take: still running, or with a live result.
+
+        One filter, not two querysets or-ed together: combining querysets costs more Python
+        than the query itself, and this one runs for every upload.
+        """
+        return self.filter(Q(status=JobHistory.Status.PROCESSING) | _live_result(now))
+
+
+def _live_result(now: datetime | None) -> Q:
+    return Q(status=JobHistory.Status.DONE, result_expires_at__gt=now or timezone.now())
 
 
 class JobHistory(models.Model):
@@ -91,13 +101,16 @@ class JobHistory(models.Model):
         indexes = [
             models.Index(fields=["slot", "started_at"], name="job_slot_started_idx"),
             models.Index(fields=["status", "started_at"], name="job_status_started_idx"),
+            # Every upload looks for the latest job of its input or key: ending in started_at,
+            # these indexes answer that in a few rows. Without it SQLite walks the slot's
+            # whole history by job_slot_started_idx to skip a sort (12 ms at 20,000 jobs),
+            # and with a bound key it cannot use an index limited to non-empty keys.
             models.Index(
-                fields=["slot", "slot_version", "input_sha256"], name="job_same_input_idx"
+                fields=["slot", "slot_version", "input_sha256", "started_at"],
+                name="job_same_input_idx",
             ),
             models.Index(
-                fields=["slot", "idempotency_key"],
-                name="job_idempotency_idx",
-                condition=~Q(idempotency_key=""),
+                fields=["slot", "idempotency_key", "started_at"], name="job_idempotency_idx"
             ),
         ]
         constraints = [
