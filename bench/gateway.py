@@ -16,7 +16,8 @@ servers under uvicorn (one worker each, same flags), PhotoChanger on SQLite with
 The photos are the issue's: 4000×3000 camera JPEGs with EXIF, of 0.1 and 14.6 MB
 (`--dense-photos`: the earlier tables' 492×369 and 6034×4525 noise). The booth client speaks
 like DSLR Remote Pro: its text fields, then the photo, `Expect: 100-continue`, one connection
-per upload. `--root` runs the server from another source tree
+per upload. `--history N` first records N earlier jobs in the slot, as a studio's months of
+shots leave them. `--root` runs the server from another source tree
 (e.g. `git archive` of an older commit) with this virtualenv, for before/after figures.
 """
 
@@ -69,6 +70,26 @@ Slot.objects.filter(pk="slot-004").update(
 set_runtime_setting(key="per_slot_concurrency", value=100)
 set_runtime_setting(key="per_provider_concurrency", value={"local": 100})
 set_runtime_setting(key="max_upload_mb", value=20)
+"""
+# A studio's earlier shots on slot-003 (--history): done, their results past the TTL.
+HISTORY = """
+from datetime import timedelta
+from django.utils import timezone
+from ingest.models import JobHistory
+from slots.models import Slot
+slot, now = Slot.objects.get(pk="slot-003"), timezone.now()
+JobHistory.objects.bulk_create(
+    (
+        JobHistory(
+            slot=slot, slot_version=slot.version, status="done", provider="local",
+            started_at=now - timedelta(minutes=n), deadline_at=now - timedelta(minutes=n),
+            result_expires_at=now - timedelta(hours=1), input_sha256=f"{n:064x}",
+            public_code=f"h{n}",
+        )
+        for n in range(1, %(history)d + 1)
+    ),
+    batch_size=1000,
+)
 """
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
@@ -261,7 +282,9 @@ def camera_photo(target: int, size: tuple[int, int] = (4000, 3000)) -> bytes:
     return encoded((low + high) / 2)
 
 
-def prepare(root: Path, extra_env: dict[str, str], delay: float) -> tuple[dict, Path]:
+def prepare(
+    root: Path, extra_env: dict[str, str], delay: float, history: int = 0
+) -> tuple[dict, Path]:
     workdir = Path(tempfile.mkdtemp(prefix="photochanger-gateway-"))
     env = {
         **os.environ,
@@ -276,7 +299,7 @@ def prepare(root: Path, extra_env: dict[str, str], delay: float) -> tuple[dict, 
         **extra_env,
     }
     manage = [sys.executable, str(root / "manage.py")]
-    setup = SETUP % {"delay": delay}
+    setup = SETUP % {"delay": delay} + HISTORY % {"history": history}
     for command in (["migrate", "-v0"], ["bootstrap"], ["shell", "-c", setup]):
         subprocess.run([*manage, *command], env=env, check=True, cwd=root, capture_output=True)
     return env, workdir
@@ -386,6 +409,9 @@ def main() -> None:
     parser.add_argument("--write", metavar="LABEL", help="record the table in RESULTS.md")
     parser.add_argument("--skip", action="append", default=[], help="phase to skip")
     parser.add_argument(
+        "--history", type=int, default=0, help="earlier jobs in the slot (a studio's months)"
+    )
+    parser.add_argument(
         "--dense-photos",
         action="store_true",
         help="the photos of the tables before 2026-12-07 (492×369 and 6034×4525, no EXIF)",
@@ -393,7 +419,7 @@ def main() -> None:
     args = parser.parse_args()
     extra_env = dict(item.split("=", 1) for item in args.env)
     rounds = 3 if args.long else 2
-    env, workdir = prepare(args.root.resolve(), extra_env, delay=25)
+    env, workdir = prepare(args.root.resolve(), extra_env, delay=25, history=args.history)
     if args.dense_photos:
         photos = {"100 KB": photo_of_size(100_000), "15 MB": photo_of_size(15_000_000)}
     else:
@@ -508,7 +534,8 @@ def report(args, rows: dict, photos: dict, extra_env: dict) -> None:
     heading = f"## Gateway overhead, {args.write} (bench/gateway.py)"
     section = (
         f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
-        f"{'--long' if args.long else 'short run'}, {env}; photos {sizes}; one uvicorn worker "
+        f"{'--long' if args.long else 'short run'}, {env}; photos {sizes}; "
+        f"{args.history} earlier jobs in the slot; one uvicorn worker "
         "each, SQLite, `local` pass-through.\n\n" + table + "\n"
     )
     write_section(ROOT / "bench" / "RESULTS.md", heading, section)
