@@ -100,6 +100,10 @@ class JobHistory(models.Model):
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["slot", "started_at"], name="job_slot_started_idx"),
+            # A slot's latest job of a status (its last result, its last success: the dashboard
+            # and the stats ask for every slot). By job_status_started_idx, SQLite walked every
+            # slot's jobs of that status for a slot without one: 250 ms a page at 60,000 jobs.
+            models.Index(fields=["slot", "status", "started_at"], name="job_slot_status_idx"),
             models.Index(fields=["status", "started_at"], name="job_status_started_idx"),
             # Every upload looks for the latest job of its input or key: ending in started_at,
             # these indexes answer that in a few rows. Without it SQLite walks the slot's

@@ -3,8 +3,10 @@
 import io
 import json
 import logging
+from itertools import pairwise
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -51,3 +53,38 @@ def json_lines():
     root.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root.removeHandler(handler)
+
+
+@pytest.fixture
+def sqlite_query_plans(db):
+    """`plans(call)`: SQLite's plan for each statement `call()` runs, with its bound parameters.
+
+    SQLite plans without table statistics, by the indexes' shape alone: a test can hold it to
+    the index a query needs. PostgreSQL plans by statistics, so such tests skip there.
+    """
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL plans by its table statistics, not by the indexes' shape")
+
+    def plans(call) -> list[str]:
+        executed = []
+
+        def noting(execute, sql, params, many, context):
+            executed.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(noting):
+            call()
+        found = []
+        for sql, params in executed:
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                found.append(" | ".join(row[-1] for row in cursor.fetchall()))
+        return found
+
+    return plans
+
+
+def subquery_steps(plans: list[str]) -> list[str]:
+    """What each correlated subquery in `plans` searches by: its step of the plan."""
+    steps = [step for plan in plans for step in plan.split(" | ")]
+    return [then for step, then in pairwise(steps) if step.startswith("CORRELATED")]

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection
 from django.test import AsyncClient
 from django.test.client import encode_multipart
 from django.utils import timezone
@@ -124,31 +123,17 @@ def test_only_running_jobs_and_live_results_are_reusable():
     assert set(JobHistory.objects.reusable(now)) == {running, live}
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("key", "searched_by"),
     [("", "input_sha256=?"), ("shot-1", "idempotency_key=?")],
 )
 def test_an_uploads_earlier_job_is_looked_up_by_index_not_through_the_slots_history(
-    key, searched_by
+    sqlite_query_plans, key, searched_by
 ):
-    if connection.vendor != "sqlite":
-        pytest.skip("PostgreSQL plans by its table statistics, not by the indexes' shape")
     slot = SlotFactory()
-    executed = []
 
-    def noting(execute, sql, params, many, context):
-        executed.append((sql, params))
-        return execute(sql, params, many, context)
+    plans = sqlite_query_plans(lambda: _find_earlier_job(slot, "ab" * 32, key))
 
-    with connection.execute_wrapper(noting):
-        _find_earlier_job(slot, "ab" * 32, key)
-
-    plans = []
-    for sql, params in executed:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-            plans.append(" ".join(row[-1] for row in cursor.fetchall()))
     assert searched_by in plans[0], plans
     for plan in plans:  # the same-input lookup follows a key's: by index too, with no sort
         assert "input_sha256=?" in plan or "idempotency_key=?" in plan, plan

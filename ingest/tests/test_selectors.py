@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.tests.fixtures import subquery_steps
 from ingest.models import JobHistory
 from ingest.selectors import slots_with_activity
 from ingest.tests.factories import JobFactory
@@ -56,3 +57,14 @@ def test_activity_marks_a_slot_failing_when_its_latest_job_failed():
 
     assert activity["slot-001"].failing()
     assert not activity["slot-002"].failing()
+
+
+def test_each_slots_latest_jobs_are_read_by_slot_not_through_every_slots_jobs(
+    sqlite_query_plans,
+):
+    plans = sqlite_query_plans(slots_with_activity)
+
+    per_slot = subquery_steps(plans)
+    assert len(per_slot) == 8
+    for step in per_slot:  # by job_status_started_idx, an idle slot's walked every slot's jobs
+        assert "slot_id=?" in step, step

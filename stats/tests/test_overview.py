@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.tests.fixtures import subquery_steps
 from ingest.models import JobHistory
 from ingest.tests.factories import JobFactory
 from media.tests.factories import MediaObjectFactory
@@ -191,3 +192,14 @@ def test_latest_results_are_the_newest_live_results_with_their_links(staff_api):
     assert first["result_url"] == f"/public/results/{newer.pk}"
     only_one = staff_api.get("/api/stats/overview?slot_id=slot-001").json()
     assert [r["job_id"] for r in only_one["latest_results"]] == [str(older.pk)]
+
+
+def test_each_slots_last_outcomes_are_read_by_slot_not_through_every_slots_jobs(
+    sqlite_query_plans,
+):
+    plans = sqlite_query_plans(lambda: stats_overview(window_minutes=60))
+
+    per_slot = subquery_steps(plans)
+    assert len(per_slot) == 2
+    for step in per_slot:
+        assert "slot_id=?" in step, step
