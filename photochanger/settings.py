@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "photochanger.middleware.Common",
     "django.middleware.csrf.CsrfViewMiddleware",
     "photochanger.middleware.Authentication",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "photochanger.middleware.Messages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "photochanger.middleware.PrometheusAfter",
     # Last, so it turns a lockout flagged during any login into one 429 answer.
