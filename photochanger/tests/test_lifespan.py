@@ -1,7 +1,9 @@
-"""What each worker runs beside requests: the periodic sweep of jobs whose worker died."""
+"""What each worker runs at start-up and beside requests: the periodic sweep of jobs whose
+worker died."""
 
 import asyncio
 import contextlib
+import gc
 import threading
 import time
 from datetime import timedelta
@@ -113,7 +115,14 @@ def test_the_sweep_outlives_a_lost_database(settings, monkeypatch):
     ]
 
 
-def test_every_worker_starts_the_sweep(monkeypatch):
+@pytest.fixture
+def collector_restored():
+    """Start-up freezes the collector's view of the process: give the test process it back."""
+    yield
+    gc.unfreeze()
+
+
+def test_every_worker_starts_the_sweep(monkeypatch, collector_restored):
     started = []
 
     async def fake_sweep():
@@ -131,3 +140,31 @@ def test_every_worker_starts_the_sweep(monkeypatch):
     asyncio.run(main())
 
     assert started == [True]
+
+
+def test_start_up_takes_what_it_loaded_out_of_the_collectors_walks(monkeypatch, collector_restored):
+    frozen_while = {}
+
+    def loading(name):
+        return lambda: frozen_while.setdefault(name, gc.get_freeze_count())
+
+    async def idle():
+        return None
+
+    gc.unfreeze()
+    monkeypatch.setattr(lifespan, "_reconcile", lambda: 0)
+    monkeypatch.setattr(lifespan.faces, "warm_up", loading("face detector"))
+    monkeypatch.setattr(lifespan, "_load_matting_model", loading("matting model"))
+    monkeypatch.setattr(lifespan, "watch_event_loop", idle)
+    monkeypatch.setattr(lifespan, "reconcile_periodically", idle)
+
+    async def main():
+        await lifespan.on_startup()
+        await asyncio.gather(*lifespan._background)
+        lifespan._background.clear()
+
+    asyncio.run(main())
+
+    # Frozen after the models were loaded, so that they are among what the walks skip.
+    assert frozen_while == {"face detector": 0, "matting model": 0}
+    assert gc.get_freeze_count() > 0
