@@ -18,15 +18,20 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.gateway import Server, camera_photo, machine, prepare, sequential  # noqa: E402
-from bench.ingest import photo_of_size, write_section  # noqa: E402
+from bench.gateway import (  # noqa: E402
+    INGEST,
+    Server,
+    camera_photo,
+    prepare,
+    record,
+    sequential,
+    warm_up,
+)
 
-INGEST = "/api/ingest/slot-003"
 BATCHES = {"100 KB": (100_000, 30), "15 MB": (14_600_000, 6)}
 
 
@@ -48,13 +53,12 @@ def main() -> None:
     table = _table(figures)
     print(table)
     if args.write:
-        heading = f"## Before and after, interleaved: {args.write} (bench/compare.py)"
-        section = (
-            f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
+        record(
+            f"## Before and after, interleaved: {args.write} (bench/compare.py)",
             f"{args.rounds} batches per tree and size, turn about; 'before' is "
-            f"{_described(roots['before'])}, 'after' {_described(roots['after'])}.\n\n{table}\n"
+            f"{_described(roots['before'])}, 'after' {_described(roots['after'])}.",
+            table,
         )
-        write_section(ROOT / "bench" / "RESULTS.md", heading, section)
 
 
 def _described(root: Path) -> str:
@@ -70,9 +74,7 @@ def _described(root: Path) -> str:
 def _started(root: Path, big: bytes) -> Server:
     env, workdir = prepare(root, {}, delay=25)
     server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
-    # Warm up as a booth would, big photos included: imports, caches, thread pools.
-    sequential(server, INGEST, photo_of_size(50_000), 5)
-    sequential(server, INGEST, big, 2)
+    warm_up(server, big)
     return server
 
 

@@ -29,15 +29,20 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.gateway import Server, camera_photo, machine, prepare, sequential  # noqa: E402
-from bench.ingest import photo_of_size, write_section  # noqa: E402
+from bench.gateway import (  # noqa: E402
+    INGEST,
+    Server,
+    camera_photo,
+    prepare,
+    record,
+    sequential,
+    warm_up,
+)
 
-INGEST = "/api/ingest/slot-003"
 BATCH_BYTES = 256 * 1024  # ingest.forms hands the check the body in batches of this size
 PHOTOS = {"100 KB": (100_000, 30), "15 MB": (14_600_000, 6)}  # target size, uploads per batch
 PARTS = ("decode", "strip", "digests", "result", "preview")
@@ -56,9 +61,8 @@ def main() -> None:
         "echo": Server("bench.echo_app:app", env, ROOT, workdir / "echo.log"),
     }
     try:
-        for server in servers.values():  # warm-up, as a booth's first shots
-            sequential(server, INGEST, photo_of_size(50_000), 5)
-            sequential(server, INGEST, photos["15 MB"], 2)
+        for server in servers.values():
+            warm_up(server, photos["15 MB"])
         figures = _rounds(servers, photos, args.rounds)
     finally:
         for server in servers.values():
@@ -66,13 +70,12 @@ def main() -> None:
     table = _table(figures)
     print(table)
     if args.write:
-        heading = "## An upload's features alone, beside the whole upload (bench/features.py)"
-        section = (
-            f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
+        record(
+            "## An upload's features alone, beside the whole upload (bench/features.py)",
             f"{args.rounds} batches per size, turn about with the server's; medians of the "
-            f"batches, CPU ms per upload.\n\n{table}\n"
+            "batches, CPU ms per upload.",
+            table,
         )
-        write_section(ROOT / "bench" / "RESULTS.md", heading, section)
 
 
 def _set_up_django(env: dict) -> None:

@@ -95,6 +95,7 @@ JobHistory.objects.bulk_create(
 )
 """
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+INGEST = "/api/ingest/slot-003"
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
 
 
@@ -436,9 +437,7 @@ def main() -> None:
         lag = cold_start(args.root.resolve(), env, workdir, photos["100 KB"])
         rows["first upload after start: worst event-loop lag (ms)"] = (f"{lag:.0f}", "")
     try:
-        # Warm up like a booth would, big photos included: imports, caches, thread pools.
-        sequential(ours, "/api/ingest/slot-003", photo_of_size(50_000), 5)
-        sequential(ours, "/api/ingest/slot-003", photos["15 MB"], 2)
+        warm_up(ours, photos["15 MB"])
         time.sleep(3)  # what the process keeps once a booth's shots are done
         run_phases(args, rounds, photos, ours, echo, rows, workdir / "bench.sqlite3")
     finally:
@@ -453,7 +452,7 @@ def cold_start(root: Path, env: dict, workdir: Path, photo: bytes) -> float:
     log = workdir / "cold.log"
     server = Server("photochanger.asgi:application", {**env, "LOOP_LAG_WARN_MS": "1"}, root, log)
     try:
-        assert booth_upload(server.port, "/api/ingest/slot-003", photo).status == 200
+        assert booth_upload(server.port, INGEST, photo).status == 200
         server.cpu_seconds_once_idle()  # the preview is made after the answer
     finally:
         server.stop()
@@ -468,7 +467,7 @@ def cold_start(root: Path, env: dict, workdir: Path, photo: bytes) -> float:
 def run_phases(
     args, rounds: int, photos: dict, ours: Server, echo: Server, rows: dict, database: Path
 ) -> None:
-    ingest, big = "/api/ingest/slot-003", photos["15 MB"]
+    ingest, big = INGEST, photos["15 MB"]
     # First, while the process holds only what starting and warming up took: what a burst
     # leaves behind shows against that, not against what earlier phases left.
     if "burst" not in args.skip:
@@ -555,14 +554,28 @@ def report(args, rows: dict, photos: dict, extra_env: dict) -> None:
         return
     sizes = ", ".join(f"{label} = {len(p) / 1e6:.2f} MB" for label, p in photos.items())
     env = ", ".join(f"`{k}={v}`" for k, v in extra_env.items()) or "default environment"
-    heading = f"## Gateway overhead, {args.write} (bench/gateway.py)"
+    record(
+        f"## Gateway overhead, {args.write} (bench/gateway.py)",
+        f"{'--long' if args.long else 'short run'}, {env}; photos {sizes}; "
+        f"{args.history} earlier jobs in the slot; one uvicorn worker each, SQLite, `local` "
+        "pass-through.",
+        table,
+    )
+
+
+def record(heading: str, method: str, table: str) -> None:
+    """Put `table` in RESULTS.md under `heading`, after when, on what and how it was measured."""
     section = (
         f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
-        f"{'--long' if args.long else 'short run'}, {env}; photos {sizes}; "
-        f"{args.history} earlier jobs in the slot; one uvicorn worker "
-        "each, SQLite, `local` pass-through.\n\n" + table + "\n"
+        f"{method}\n\n{table}\n"
     )
     write_section(ROOT / "bench" / "RESULTS.md", heading, section)
+
+
+def warm_up(server: Server, big: bytes) -> None:
+    """Uploads as a booth's first shots, big photos included: imports, caches, thread pools."""
+    sequential(server, INGEST, photo_of_size(50_000), 5)
+    sequential(server, INGEST, big, 2)
 
 
 def machine() -> str:
