@@ -14,6 +14,7 @@ the code, and batches taken turn about do not.
 """
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -44,12 +45,11 @@ def main() -> None:
     args = parser.parse_args()
     roots = {"before": args.before.resolve(), "after": args.after.resolve()}
     photos = {label: camera_photo(size) for label, (size, _) in BATCHES.items()}
-    servers = {name: _started(root, photos["15 MB"]) for name, root in roots.items()}
-    try:
-        figures = _rounds(servers, photos, args.rounds)
-    finally:
+    with contextlib.ExitStack() as running:
+        servers = {name: running.enter_context(_server(root)) for name, root in roots.items()}
         for server in servers.values():
-            server.stop()
+            warm_up(server, photos["15 MB"])
+        figures = _rounds(servers, photos, args.rounds)
     table = _table(figures)
     print(table)
     if args.write:
@@ -71,11 +71,9 @@ def _described(root: Path) -> str:
     return f"{head.stdout.strip()}{' with uncommitted changes' if dirty.stdout else ''}"
 
 
-def _started(root: Path, big: bytes) -> Server:
+def _server(root: Path) -> Server:
     env, workdir = prepare(root, {}, delay=25)
-    server = Server("photochanger.asgi:application", env, root, workdir / "pc.log")
-    warm_up(server, big)
-    return server
+    return Server("photochanger.asgi:application", env, root, workdir / "pc.log")
 
 
 def _rounds(servers: dict[str, Server], photos: dict[str, bytes], rounds: int) -> dict:

@@ -22,6 +22,7 @@ spends beyond the features and that floor is Django, the database and the pipeli
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import statistics
@@ -33,15 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.gateway import (  # noqa: E402
-    INGEST,
-    Server,
-    camera_photo,
-    prepare,
-    record,
-    sequential,
-    warm_up,
-)
+from bench import gateway  # noqa: E402
+from bench.gateway import Server  # noqa: E402
 
 BATCH_BYTES = 256 * 1024  # ingest.forms hands the check the body in batches of this size
 PHOTOS = {"100 KB": (100_000, 30), "15 MB": (14_600_000, 6)}  # target size, uploads per batch
@@ -53,24 +47,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="batches per size")
     parser.add_argument("--write", action="store_true", help="record the table in RESULTS.md")
     args = parser.parse_args()
-    photos = {label: camera_photo(size) for label, (size, _) in PHOTOS.items()}
-    env, workdir = prepare(ROOT, {}, delay=25)
+    photos = {label: gateway.camera_photo(size) for label, (size, _) in PHOTOS.items()}
+    env, workdir = gateway.prepare(ROOT, {}, delay=25)
     _set_up_django(env)
-    servers = {
-        "photochanger": Server("photochanger.asgi:application", env, ROOT, workdir / "pc.log"),
-        "echo": Server("bench.echo_app:app", env, ROOT, workdir / "echo.log"),
-    }
-    try:
+    with contextlib.ExitStack() as running:
+        apps = {"photochanger": "photochanger.asgi:application", "echo": "bench.echo_app:app"}
+        servers = {
+            name: running.enter_context(Server(app, env, ROOT, workdir / f"{name}.log"))
+            for name, app in apps.items()
+        }
         for server in servers.values():
-            warm_up(server, photos["15 MB"])
+            gateway.warm_up(server, photos["15 MB"])
         figures = _rounds(servers, photos, args.rounds)
-    finally:
-        for server in servers.values():
-            server.stop()
     table = _table(figures)
     print(table)
     if args.write:
-        record(
+        gateway.record(
             "## An upload's features alone, beside the whole upload (bench/features.py)",
             f"{args.rounds} batches per size, turn about with the server's; medians of the "
             "batches, CPU ms per upload.",
@@ -108,7 +100,7 @@ def _rounds(servers: dict[str, Server], photos: dict[str, bytes], rounds: int) -
 
 
 def _upload(name: str, server: Server, photo: bytes, count: int) -> dict[str, float]:
-    _, cpu = sequential(server, INGEST, photo, count)
+    _, cpu = gateway.sequential(server, gateway.INGEST, photo, count)
     return {name: cpu * 1000}
 
 

@@ -251,6 +251,12 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=10)
 
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
