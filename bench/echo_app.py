@@ -1,5 +1,7 @@
-"""The baseline for bench/ingest.py: a bare ASGI app that reads a multipart upload and echoes
-the file part back. It does the transport work ingest cannot avoid and nothing else."""
+"""The floor for the gateway benchmarks: a bare ASGI app that reads a multipart upload and echoes
+the file part back. It does the transport work ingest cannot avoid and nothing else: the body is
+joined once and the file part found in place (splitting the body on its boundary copied 15 MB
+three more times, a third of what this app cost)."""
 
 
 async def app(scope, receive, send):
@@ -13,9 +15,9 @@ async def app(scope, receive, send):
             break
     body = b"".join(chunks)
     content_type = dict(scope["headers"]).get(b"content-type", b"")
-    boundary = b"--" + content_type.split(b"boundary=")[-1]
-    file_part = next(p for p in body.split(boundary) if b'name="fileToUpload"' in p)
-    payload = file_part.split(b"\r\n\r\n", 1)[1][:-2]
+    boundary = b"\r\n--" + content_type.split(b"boundary=")[-1]
+    start = body.index(b"\r\n\r\n", body.index(b'name="fileToUpload"')) + 4
+    payload = body[start : body.index(boundary, start)]
     headers = [(b"content-type", b"image/jpeg"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

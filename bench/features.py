@@ -17,8 +17,8 @@ camera photos (4000×3000, 100 KB and 14.6 MB):
 and, turn about with those, two whole uploads as bench/gateway.py makes them (server CPU per
 upload): to a PhotoChanger worker (SQLite, slot-003 on the `local` provider in pass-through
 mode) and to the bare ASGI echo app, whose cost is the transport's floor. What PhotoChanger
-spends beyond the features and that floor is Django, the database and the pipeline around them
-(negative where its transport is leaner than the echo app's, which joins and splits the body).
+spends beyond the features and that floor is Django, the database, the pipeline around them and
+the copies it makes of the photo.
 """
 
 import argparse
